@@ -1,0 +1,110 @@
+// Types shared by the pure engine and the seams. No Pulumi, no I/O here.
+
+/** Release phases, as in Flagger's CanaryPhase (pkg/apis/flagger/v1beta1/status.go). */
+export type Phase =
+    | "Initializing"     // first deployment: primary gets the template without analysis
+    | "Initialized"      // idle, primary serves 100%
+    | "Progressing"      // canary up, analysis running, weight shifting
+    | "WaitingPromotion" // analysis done, waiting on confirm-promotion hooks
+    | "Promoting"        // analysed template handed to the primary
+    | "Finalising"       // primary ready: routes back to primary, canary scaled to 0
+    | "Succeeded"
+    | "Failed";
+
+export type HookType =
+    | "confirm-rollout"
+    | "pre-rollout"
+    | "rollout"
+    | "confirm-traffic-increase"
+    | "confirm-promotion"
+    | "post-rollout"
+    | "rollback"
+    | "event";
+
+export const HOOK_TYPES: readonly HookType[] = [
+    "confirm-rollout", "pre-rollout", "rollout", "confirm-traffic-increase",
+    "confirm-promotion", "post-rollout", "rollback", "event",
+];
+
+export interface Webhook {
+    readonly name: string;
+    readonly type: HookType;
+    readonly url: string;
+    /** Per attempt. */
+    readonly timeoutSeconds: number;
+    /** Extra attempts after the first failed one. */
+    readonly retries: number;
+    readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** Inclusive bounds; a missing bound is open. */
+export interface ThresholdRange {
+    readonly min?: number;
+    readonly max?: number;
+}
+
+export interface MetricCheck {
+    readonly name: string;
+    /** "request-success-rate", "request-duration", or a PromQL template (custom metric). */
+    readonly builtin?: "request-success-rate" | "request-duration";
+    readonly query?: string;
+    readonly thresholdRange: ThresholdRange;
+    /** Range of the PromQL window, e.g. "1m". */
+    readonly interval: string;
+    readonly templateVariables: Readonly<Record<string, string>>;
+}
+
+/** A/B match, as in Flagger's HTTPMatchRequest subset NGINX supports. */
+export interface MatchCondition {
+    readonly headers?: Readonly<Record<string, { readonly exact?: string; readonly regex?: string }>>;
+    readonly cookie?: string;
+}
+
+export interface AnalysisSpec {
+    readonly intervalSeconds: number;
+    /** Failed checks tolerated over the whole run before rolling back. */
+    readonly threshold: number;
+    readonly maxWeight: number;
+    readonly stepWeight: number;
+    /** Explicit ladder; overrides stepWeight/maxWeight when non-empty. */
+    readonly stepWeights: readonly number[];
+    /** Blue/green or A/B: fixed number of analysed iterations, no weight ladder. */
+    readonly iterations: number;
+    readonly match: readonly MatchCondition[];
+    readonly skipAnalysis: boolean;
+    readonly progressDeadlineSeconds: number;
+    readonly metrics: readonly MetricCheck[];
+    readonly webhooks: readonly Webhook[];
+}
+
+/** The app the release is about. */
+export interface Target {
+    readonly name: string;      // e.g. podinfo: <name>-primary, <name>-canary
+    readonly namespace: string;
+}
+
+export interface Routes {
+    readonly primary: number;
+    readonly canary: number;
+    /** A/B: matching requests go to the canary regardless of weight. */
+    readonly mirrorMatch?: boolean;
+}
+
+/** Persisted state of one release (lives in the Pulumi state and in the cluster). */
+export interface ReleaseState {
+    readonly phase: Phase;
+    /** Checksum of the canary pod template under analysis (or last promoted). */
+    readonly revision: string;
+    /** Revision that last passed analysis (or was initialized). */
+    readonly promotedRevision: string;
+    /** Revision that last failed; not retried without an explicit retry. */
+    readonly failedRevision: string;
+    readonly canaryWeight: number;
+    /** Position on the weight ladder, or the iteration for blue/green and A/B. */
+    readonly step: number;
+    readonly failedChecks: number;
+    /** ms since epoch. */
+    readonly startedAt: number;
+    readonly lastTransitionAt: number;
+    readonly message: string;
+}

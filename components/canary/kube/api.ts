@@ -1,0 +1,29 @@
+// KubeApi seam: the narrow set of Kubernetes calls the release needs.
+
+export interface DeploymentStatus {
+    readonly exists: boolean;
+    readonly replicas: number;
+    readonly readyReplicas: number;
+    readonly updatedReplicas: number;
+    /** metadata.generation <= status.observedGeneration */
+    readonly observed: boolean;
+}
+
+export interface KubeObject {
+    readonly apiVersion: string;
+    readonly kind: string;
+    readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string>; readonly [k: string]: unknown };
+    readonly [k: string]: unknown;
+}
+
+export interface KubeApi {
+    getDeployment(namespace: string, name: string): Promise<DeploymentStatus>;
+    scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
+    /** Returns undefined when the object does not exist. */
+    get(apiVersion: string, kind: string, namespace: string, name: string): Promise<KubeObject | undefined>;
+    create(obj: KubeObject): Promise<void>;
+    /** Replaces spec/labels/annotations of an existing object (merge patch). */
+    patch(obj: KubeObject): Promise<void>;
+    delete(apiVersion: string, kind: string, namespace: string, name: string): Promise<void>;
+    event(namespace: string, involved: { kind: string; name: string; apiVersion: string }, type: "Normal" | "Warning", reason: string, message: string): Promise<void>;
+}
