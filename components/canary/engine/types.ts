@@ -86,8 +86,8 @@ export interface Target {
 export interface Routes {
     readonly primary: number;
     readonly canary: number;
-    /** A/B: matching requests go to the canary regardless of weight. */
-    readonly mirrorMatch?: boolean;
+    /** A/B: requests matching the analysis' match conditions go to the canary. */
+    readonly match?: boolean;
 }
 
 /** Persisted state of one release (lives in the Pulumi state and in the cluster). */
@@ -103,6 +103,10 @@ export interface ReleaseState {
     /** Position on the weight ladder, or the iteration for blue/green and A/B. */
     readonly step: number;
     readonly failedChecks: number;
+    /** confirm-rollout hooks passed for this revision. */
+    readonly rolloutConfirmed: boolean;
+    /** pre-rollout hooks passed for this revision. */
+    readonly preRolloutDone: boolean;
     /** ms since epoch. */
     readonly startedAt: number;
     readonly lastTransitionAt: number;
