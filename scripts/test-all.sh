@@ -47,7 +47,7 @@ tier() {
     s=$(grep -Eo '^ *[0-9]+ pending' "$out" | tail -1 | grep -Eo '[0-9]+' || echo 0)
     echo "$name $p $f $s $rc" >> "$results"
     rm -f "$out"
-    if [ "$rc" -ne 0 ] || [ "$p" -eq 0 ]; then failed_tiers+=("$name"); fi
+    if [ "$rc" -ne 0 ] || [ "$p" -eq 0 ] || [ "$s" -ne 0 ]; then failed_tiers+=("$name"); fi
 }
 
 log "lint"

@@ -17,7 +17,6 @@ export const msg = {
     advanceWeight: (t: Target, w: number) => `Advance ${id(t)} canary weight ${w}`,
     advanceIteration: (t: Target, i: number, n: number) => `Advance ${id(t)} canary iteration ${i}/${n}`,
     copying: (t: Target) => `Copying ${id(t)} template spec to ${t.name}-primary.${t.namespace}`,
-    routingToPrimary: (t: Target) => `Routing all traffic to primary`,
     promotionCompleted: (t: Target) => `Promotion completed! Scaling down ${id(t)}`,
     thresholdReached: (t: Target, n: number) => `Rolling back ${id(t)} failed checks threshold reached ${n}`,
     manualRollback: (t: Target) => `Rolling back ${id(t)} manual webhook invoked`,
