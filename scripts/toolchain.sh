@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# npm run toolchain: build and cache the e2e toolchain outside the repo.
+#
+#   Pulumi CLI, kube-apiserver, kube-controller-manager, kube-scheduler and kwok are built with
+#   the ordinary Go toolchain from the wrapper modules in toolchain/*; etcd is Debian's
+#   etcd-server. Everything lands in $TOOLCHAIN_ROOT/bin (see scripts/lib/toolchain-env.sh),
+#   keyed by the versions in toolchain/versions.env. A second run finds everything and says so.
+#
+#   scripts/toolchain.sh               build what is missing
+#   scripts/toolchain.sh --print-root  print the toolchain directory, build nothing
+#   scripts/toolchain.sh --check       exit 1 unless the toolchain is complete
+set -euo pipefail
+
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$REPO_ROOT/scripts/lib/toolchain-env.sh"
+
+P=toolchain
+COMPLETE="$TOOLCHAIN_ROOT/.complete"
+
+is_complete() {
+    [ -f "$COMPLETE" ] || return 1
+    local c
+    for c in "${TOOLCHAIN_COMPONENTS[@]}"; do
+        [ -x "$TOOLCHAIN_BIN/$c" ] || return 1
+    done
+}
+
+case "${1:-}" in
+    --print-root)
+        echo "$TOOLCHAIN_ROOT"
+        exit 0
+        ;;
+    --check)
+        is_complete || die "$P" "not built at $TOOLCHAIN_ROOT: run npm run toolchain"
+        echo "$TOOLCHAIN_ROOT"
+        exit 0
+        ;;
+    "") ;;
+    *) die "$P" "unknown argument '$1' (expected --print-root or --check)" ;;
+esac
+
+started=$(now_s)
+
+# require_pin FILE MODULE VERSION: the wrapper go.mod must require exactly the pinned version.
+require_pin() {
+    local file="$1" module="$2" version="$3"
+    grep -Eq "^[[:space:]]*(require[[:space:]]+)?${module//./\\.}[[:space:]]+${version//./\\.}([[:space:]]|$)" "$REPO_ROOT/toolchain/$file" ||
+        die "$P" "toolchain/$file does not require $module $version as toolchain/versions.env pins it"
+}
+
+# npm_pin PACKAGE VERSION: package.json must pin the npm package to the same version.
+npm_pin() {
+    local package="$1" version="$2" actual
+    actual=$(node -p "require('$REPO_ROOT/package.json').dependencies['$package']")
+    [ "v$actual" = "$version" ] ||
+        die "$P" "package.json pins $package $actual but toolchain/versions.env pins $version"
+}
+
+check_pins() {
+    require_pin pulumi/go.mod github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
+    require_pin kubernetes/go.mod k8s.io/kubernetes "$KUBERNETES_VERSION"
+    # k8s.io/kubernetes v1.X.Y publishes its staging modules (k8s.io/api, ...) as v0.X.Y.
+    require_pin kubernetes/go.mod "k8s.io/api => k8s.io/api" "v0.${KUBERNETES_VERSION#v1.}"
+    require_pin kwok/go.mod sigs.k8s.io/kwok "$KWOK_VERSION"
+    npm_pin @pulumi/pulumi "$PULUMI_VERSION"
+    npm_pin @pulumi/kubernetes "$PULUMI_KUBERNETES_VERSION"
+}
+
+# go_build NAME MODULE_DIR PACKAGE LDFLAGS: build one command into the bin dir, atomically.
+go_build() {
+    local name="$1" dir="$2" package="$3" ldflags="$4" t
+    if [ -x "$TOOLCHAIN_BIN/$name" ]; then
+        log "$P" "$name: cached (0s)"
+        return
+    fi
+    t=$(now_s)
+    (
+        cd "$REPO_ROOT/toolchain/$dir"
+        # go.sum is committed, so the checksum database is not needed (and not reachable here).
+        GOSUMDB=off GOFLAGS="-mod=readonly -buildvcs=false" \
+            go build -trimpath -ldflags "$ldflags" -o "$TOOLCHAIN_BIN/.$name.tmp" "$package"
+    ) >"$TOOLCHAIN_ROOT/logs/$name.log" 2>&1 || {
+        tail -n 30 "$TOOLCHAIN_ROOT/logs/$name.log" >&2
+        die "$P" "$name: go build $package failed after $(($(now_s) - t))s (log: $TOOLCHAIN_ROOT/logs/$name.log)"
+    }
+    mv "$TOOLCHAIN_BIN/.$name.tmp" "$TOOLCHAIN_BIN/$name"
+    log "$P" "$name: built in $(($(now_s) - t))s"
+}
+
+# blocked NAME MODULE VERSION WHY: a component that cannot be built here; probe the proxy
+# once so the line quotes the current answer (and says so the day the module is served).
+blocked() {
+    local name="$1" module="$2" version="$3" why="$4" answer
+    answer=$(cd "$TOOLCHAIN_ROOT" && GOFLAGS=-mod=mod GOSUMDB=off timeout 60 \
+        go mod download -json "$module@$version" 2>/dev/null |
+        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const j=JSON.parse(s);process.stdout.write(j.Error?j.Error.replace(/\s+/g," "):"SERVED")}catch{process.stdout.write("no answer from the Go module proxy")}})') || true
+    if [ "$answer" = "SERVED" ]; then
+        echo "$name $version: NOW SERVED by the Go module proxy ($module): add a wrapper module in toolchain/ and build it" >>"$TOOLCHAIN_ROOT/blocked.txt"
+    else
+        echo "$name $version: NOT OBTAINABLE: $answer. $why" >>"$TOOLCHAIN_ROOT/blocked.txt"
+    fi
+}
+
+print_blocked() {
+    local line
+    while IFS= read -r line; do log "$P" "$line"; done <"$TOOLCHAIN_ROOT/blocked.txt"
+}
+
+link_etcd() {
+    local t actual
+    t=$(now_s)
+    command -v etcd >/dev/null || die "$P" "etcd not found: install Debian's etcd-server $ETCD_VERSION (apt-get install -y etcd-server)"
+    actual=$(etcd --version | sed -n 's/^etcd Version: //p')
+    [ "$actual" = "$ETCD_VERSION" ] || die "$P" "etcd $actual on PATH, toolchain/versions.env pins $ETCD_VERSION"
+    ln -sfn "$(command -v etcd)" "$TOOLCHAIN_BIN/etcd"
+    log "$P" "etcd: Debian etcd-server $actual linked from $(command -v etcd) in $(($(now_s) - t))s"
+}
+
+if is_complete; then
+    for c in "${TOOLCHAIN_COMPONENTS[@]}"; do log "$P" "$c: cached (0s)"; done
+    print_blocked
+    log "$P" "up to date at $TOOLCHAIN_ROOT, nothing to do ($(($(now_s) - started))s)"
+    exit 0
+fi
+
+command -v go >/dev/null || die "$P" "go not found on PATH (the toolchain is built with the Go toolchain)"
+check_pins
+mkdir -p "$TOOLCHAIN_BIN" "$TOOLCHAIN_ROOT/logs" "$TOOLCHAIN_PULUMI_HOME"
+log "$P" "building into $TOOLCHAIN_ROOT with $(go env GOVERSION)"
+
+: >"$TOOLCHAIN_ROOT/blocked.txt"
+blocked pulumi-language-nodejs github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 "$PULUMI_VERSION" \
+    "The e2e tests run programs inline through the Automation API, whose in-process language host replaces it."
+blocked pulumi-resource-kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4 "$PULUMI_KUBERNETES_VERSION" \
+    "Without it no @pulumi/kubernetes resource can be deployed; the e2e tests create Kubernetes objects through dynamic resources."
+print_blocked
+
+go_build pulumi pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+    "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
+
+k8s_minor="${KUBERNETES_VERSION#v1.}"
+k8s_minor="${k8s_minor%%.*}"
+k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
+for c in kube-apiserver kube-controller-manager kube-scheduler; do
+    go_build "$c" kubernetes "k8s.io/kubernetes/cmd/$c" "$k8s_ldflags"
+done
+
+link_etcd
+
+go_build kwok kwok sigs.k8s.io/kwok/cmd/kwok \
+    "-s -w"
+
+cat >"$TOOLCHAIN_ROOT/env.sh" <<ENV
+# source this to use the e2e toolchain by hand
+export PATH="$TOOLCHAIN_BIN:\$PATH"
+export PULUMI_HOME="$TOOLCHAIN_PULUMI_HOME"
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_SKIP_UPDATE_CHECK=true
+ENV
+touch "$COMPLETE"
+log "$P" "done in $(($(now_s) - started))s: $TOOLCHAIN_BIN (PULUMI_HOME=$TOOLCHAIN_PULUMI_HOME; source $TOOLCHAIN_ROOT/env.sh)"
