@@ -1,0 +1,75 @@
+// A real Prometheus started by the test: generated config scraping the test exporter every
+// second, its own TSDB in the scenario's temp dir, listening on a free loopback port.
+import * as fs from "fs";
+import * as path from "path";
+import { Proc, freePort, httpGet, requireBinary, start, waitFor } from "./process";
+
+export class PrometheusServer {
+    private proc: Proc | undefined;
+
+    private constructor(readonly binary: string, readonly dir: string, readonly port: number) {}
+
+    static async create(dir: string): Promise<PrometheusServer> {
+        const binary = requireBinary("prometheus", ["/usr/bin/prometheus"]);
+        return new PrometheusServer(binary, dir, await freePort());
+    }
+
+    get url(): string {
+        return `http://127.0.0.1:${this.port}`;
+    }
+
+    get running(): boolean {
+        return this.proc?.running ?? false;
+    }
+
+    get pid(): number | undefined {
+        return this.proc?.running === true ? this.proc.pid : undefined;
+    }
+
+    async start(scrapeTargets: readonly string[]): Promise<void> {
+        const config = [
+            "global:",
+            "  scrape_interval: 1s",
+            "  scrape_timeout: 1s",
+            "  evaluation_interval: 1s",
+            "scrape_configs:",
+            "  - job_name: canary-it",
+            "    static_configs:",
+            `      - targets: [${scrapeTargets.map((t) => JSON.stringify(t)).join(", ")}]`,
+            "",
+        ].join("\n");
+        const configPath = path.join(this.dir, "prometheus.yml");
+        fs.writeFileSync(configPath, config);
+        this.proc = start("prometheus", this.binary, [
+            `--config.file=${configPath}`,
+            `--storage.tsdb.path=${path.join(this.dir, "tsdb")}`,
+            `--web.listen-address=127.0.0.1:${this.port}`,
+            "--storage.tsdb.retention.time=1h",
+            "--log.level=warn",
+        ]);
+        await waitFor("prometheus /-/ready", async () => (await httpGet(`${this.url}/-/ready`)).status === 200, 30000, this.proc);
+        // ready to serve queries once every target has been scraped once
+        await waitFor("prometheus to scrape the exporter", async () => {
+            const r = await httpGet(`${this.url}/api/v1/query?query=${encodeURIComponent('up{job="canary-it"} == 1')}`);
+            const body = JSON.parse(r.body) as { data: { result: unknown[] } };
+            return body.data.result.length === scrapeTargets.length;
+        }, 15000, this.proc);
+    }
+
+    /** Instant query, for assertions (the engine goes through PrometheusProvider). */
+    async query(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+        const r = await httpGet(`${this.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+        const body = JSON.parse(r.body) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+        if (body.status !== "success") throw new Error(`prometheus query failed: ${body.error ?? r.body}\n${promql}`);
+        return body.data.result;
+    }
+
+    /** SIGKILL: the "Prometheus died mid-analysis" case. */
+    async kill(): Promise<void> {
+        await this.proc?.kill();
+    }
+
+    async stop(): Promise<void> {
+        await this.proc?.stop(5000);
+    }
+}
