@@ -42,6 +42,9 @@ const NGINX_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 const LINKERD_BUCKETS_MS = [1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000];
 const ISTIO_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
 
+/** The Ingress rule's host, ingress-nginx's `host` label. */
+export const INGRESS_HOST = "app.example.com";
+
 type Labels = Readonly<Record<string, string>>;
 
 const escapeLabel = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
@@ -56,6 +59,10 @@ class Counter {
         s.value += by;
         this.series.set(k, s);
     }
+    /** Creates the series at 0, so the first real increment is seen by rate(). */
+    zero(labels: Labels): void {
+        this.inc(labels, 0);
+    }
     expose(): string[] {
         const out = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
         for (const [k, s] of this.series) out.push(`${this.name}${k} ${s.value}`);
@@ -66,7 +73,12 @@ class Counter {
 class Histogram {
     private readonly series = new Map<string, { labels: Labels; buckets: number[]; sum: number; count: number }>();
     constructor(readonly name: string, readonly help: string, readonly bounds: readonly number[]) {}
+    zero(labels: Labels): void {
+        const k = fmtLabels(labels);
+        if (!this.series.has(k)) this.series.set(k, { labels, buckets: this.bounds.map(() => 0), sum: 0, count: 0 });
+    }
     observe(labels: Labels, v: number): void {
+        this.zero(labels);
         const k = fmtLabels(labels);
         const s = this.series.get(k) ?? { labels, buckets: this.bounds.map(() => 0), sum: 0, count: 0 };
         this.bounds.forEach((le, i) => { if (v <= le) s.buckets[i]++; });
@@ -127,6 +139,7 @@ export class TestExporter {
         });
         await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
         this.port = (this.server.address() as net.AddressInfo).port;
+        this.preinitialize();
         this.timer = setInterval(() => this.poll(), 100);
     }
 
@@ -188,15 +201,46 @@ export class TestExporter {
         }
     }
 
+    /**
+     * Series for the statuses the test app answers (200, 500) exist at 0 from the start, as
+     * an instrumented app that pre-initializes its label sets: otherwise a series born between
+     * two scrapes loses its first increments to rate(), and "10% 5xx" would read as fewer.
+     * Zero series carry no traffic, so the builtin queries still see "no data" without load.
+     */
+    private preinitialize(): void {
+        for (const role of ["primary", "canary"] as const) {
+            for (const status of [200, 500]) {
+                const l = this.labelSets(role, status);
+                this.nginxRequests.zero(l.nginx);
+                this.nginxDuration.zero(l.nginx);
+                this.linkerdResponses.zero(l.linkerdResponse);
+                this.linkerdLatency.zero(l.linkerd);
+                this.istioRequests.zero(l.istio);
+                this.istioDuration.zero(l.istio);
+            }
+        }
+    }
+
     private record(line: AccessLine): void {
         this.lines.push(line);
         const role = this.roleOf(line);
         if (role === undefined) return; // answered by NGINX itself (no upstream)
-        const { target, ingress } = this.opts;
-        const workload = `${target.name}-${role}`;
-        const status = String(line.status);
         const upstreamSeconds = Number(line.upstream_response_time.split(",").pop()?.trim());
         const appMs = (Number.isFinite(upstreamSeconds) ? upstreamSeconds : line.request_time) * 1000;
+        const l = this.labelSets(role, line.status);
+        this.nginxRequests.inc(l.nginx);
+        this.nginxDuration.observe(l.nginx, line.request_time);
+        this.linkerdResponses.inc(l.linkerdResponse);
+        this.linkerdLatency.observe(l.linkerd, appMs);
+        this.istioRequests.inc(l.istio);
+        this.istioDuration.observe(l.istio, appMs);
+    }
+
+    /** Labels of a GET answered with `code` by `role` (hey only sends GETs to the Ingress host). */
+    private labelSets(role: Role, code: number): { nginx: Labels; linkerd: Labels; linkerdResponse: Labels; istio: Labels } {
+        const { target, ingress } = this.opts;
+        const workload = `${target.name}-${role}`;
+        const status = String(code);
 
         // ingress-nginx: the controller's view, canary label = canary upstream's name
         const nginxLabels: Labels = {
@@ -204,16 +248,14 @@ export class TestExporter {
             controller_class: "k8s.io/ingress-nginx",
             controller_namespace: "ingress-nginx",
             controller_pod: "ingress-nginx-controller-test",
-            host: line.host,
+            host: INGRESS_HOST,
             ingress,
-            method: line.method,
+            method: "GET",
             namespace: target.namespace,
             path: "/",
             service: target.name,
             status,
         };
-        this.nginxRequests.inc(nginxLabels);
-        this.nginxDuration.observe(nginxLabels, line.request_time);
 
         // Linkerd: the inbound side of the serving workload's proxy
         const linkerdBase: Labels = {
@@ -225,8 +267,6 @@ export class TestExporter {
             status_code: status,
             tls: "true",
         };
-        this.linkerdResponses.inc({ ...linkerdBase, classification: line.status >= 500 ? "failure" : "success" });
-        this.linkerdLatency.observe(linkerdBase, appMs);
 
         // Istio: the destination workload's Envoy
         const istioLabels: Labels = {
@@ -242,7 +282,11 @@ export class TestExporter {
             response_code: status,
             response_flags: "-",
         };
-        this.istioRequests.inc(istioLabels);
-        this.istioDuration.observe(istioLabels, appMs);
+        return {
+            nginx: nginxLabels,
+            linkerd: linkerdBase,
+            linkerdResponse: { ...linkerdBase, classification: code >= 500 ? "failure" : "success" },
+            istio: istioLabels,
+        };
     }
 }

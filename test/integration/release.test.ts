@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import { AnalysisSpec, MetricCheck, Webhook } from "../../components/canary/engine/types";
 import { HttpWebhookClient } from "../../components/canary/hooks/webhook";
-import { CANARY_VERSION, Stage } from "./stage";
+import { CANARY_VERSION, PRIMARY_VERSION, Stage } from "./stage";
 import { requireBinary } from "./harness/process";
 
 const ID = (ns: string) => `podinfo.${ns}`;
@@ -27,6 +27,39 @@ function spec(webhooks: Webhook[], over: Partial<AnalysisSpec> = {}): AnalysisSp
 
 /** Events up to and including the start of the analysis, common to every scenario that gets there. */
 const opening = (ns: string) => [`New revision detected! Scaling up ${ID(ns)}`, `Starting canary analysis for ${ID(ns)}`];
+
+/** The end of a rolled-back release: the threshold event naming the last failures, then the scale-down. */
+const rolledBack = (ns: string, reason: string) => [
+    `Rolling back ${ID(ns)} failed checks threshold reached 2: ${reason}`,
+    `Canary failed! Scaling down ${ID(ns)}`,
+];
+
+/** Same builtin check with a wider window, to evaluate every provider's query after the release. */
+const over30s = (c: MetricCheck): MetricCheck => ({ ...c, interval: "30s" });
+
+/**
+ * Evaluates the nginx, linkerd and istio builtin queries against the stage's Prometheus; returns
+ * the values by provider. Each must be a number: their metric names and labels match the series.
+ */
+async function valuesByProvider(s: Stage, check: MetricCheck): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const mesh of ["nginx", "linkerd", "istio"] as const) {
+        const r = await s.evaluate(mesh, over30s(check));
+        assert.ok(r.result.ok, `${mesh} ${check.name} returned no number: ${JSON.stringify(r.result)}\n${r.promql}`);
+        out[mesh] = r.result.value;
+    }
+    console.log(`      ${check.name} by provider over 30s: ${Object.entries(out).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
+    return out;
+}
+
+/** The primary was never touched: the same process, still serving v1, all traffic routed to it. */
+async function assertPrimaryUntouched(s: Stage): Promise<void> {
+    assert.strictEqual(s.primary.pids.length, 1, `primary was restarted: pids ${s.primary.pids.join(", ")}`);
+    assert.strictEqual(s.primary.running, true);
+    assert.strictEqual(await s.primary.servedVersion(), PRIMARY_VERSION);
+    assert.deepStrictEqual(await s.router.getRoutes(s.target), { primary: 100, canary: 0 });
+    assert.strictEqual(s.canary.running, false, "canary process still running after rollback");
+}
 
 describe("integration: canary releases against real NGINX, Prometheus and hey", function () {
     this.timeout(120000);
@@ -84,5 +117,155 @@ describe("integration: canary releases against real NGINX, Prometheus and hey", 
         // the hooks: one acceptance test, then one blocking load test per analysis step
         assert.deepStrictEqual(s.loadtester.calls.map((c) => `${c.path} ${c.status}`), ["/acceptance 200", ...Array(5).fill("/ 200")]);
         assert.deepStrictEqual(s.loadtester.calls.map((c) => c.payload.checksum), Array(6).fill("rev-v2"));
+    });
+
+    it("rolls back a canary answering 10% 5xx, the primary untouched, value and threshold in the message", async function () {
+        const ns = "it-5xx";
+        stage = await Stage.up({ namespace: ns, canaryFaults: { errorRate: 0.1 } });
+        const s = stage;
+        const state = await s.release(s.context(spec([s.acceptanceHook(), s.loadHook()]), hooks));
+
+        assert.strictEqual(state.phase, "Failed");
+        assert.strictEqual(state.failedRevision, "rev-v2");
+        const halt = /^Halt podinfo\.it-5xx advancement success rate (\d+\.\d\d)% < 99%$/;
+        const msgs = s.messages();
+        assert.deepStrictEqual(msgs.slice(0, 3), [...opening(ns), `Advance ${ID(ns)} canary weight 10`]);
+        assert.match(msgs[3], halt);
+        assert.match(msgs[4], halt);
+        assert.deepStrictEqual(msgs.slice(5), rolledBack(ns, msgs[4]));
+        assert.strictEqual(msgs.length, 7);
+        assert.strictEqual(state.message, msgs[5]);
+        const measured = Number(halt.exec(msgs[4])?.[1]);
+        assert.ok(measured > 85 && measured < 95, `success rate ${measured}% should be ~90%`);
+        // warnings are Warnings
+        assert.deepStrictEqual(s.events.events.map((e) => e.type), ["Normal", "Normal", "Normal", "Warning", "Warning", "Warning", "Warning"]);
+
+        await assertPrimaryUntouched(s);
+        assert.deepStrictEqual(s.router.marks.map((m) => m.routes.canary), [10, 0]);
+        // the canary really answered 5xx through NGINX, about one in ten
+        const canaryLines = s.exporter.lines.filter((l) => s.exporter.roleOf(l) === "canary");
+        const errors = canaryLines.filter((l) => l.status === 500).length;
+        assert.ok(canaryLines.length >= 40, `canary served ${canaryLines.length} requests`);
+        assert.ok(Math.abs(errors / canaryLines.length - 0.1) < 0.02, `${errors} of ${canaryLines.length} canary requests were 5xx`);
+        assert.ok(s.exporter.lines.filter((l) => s.exporter.roleOf(l) === "primary").every((l) => l.status === 200));
+
+        // every provider's builtin success rate reads the same ~90% from the same traffic
+        const rates = await valuesByProvider(s, successRate);
+        for (const [mesh, v] of Object.entries(rates)) assert.ok(v > 85 && v < 95, `${mesh} success rate ${v}`);
+    });
+
+    it("rolls back a slow canary on request duration", async function () {
+        const ns = "it-slow";
+        stage = await Stage.up({ namespace: ns, canaryFaults: { latencyMs: 700 } });
+        const s = stage;
+        const state = await s.release(s.context(spec([s.acceptanceHook(), s.loadHook()]), hooks));
+
+        assert.strictEqual(state.phase, "Failed");
+        const halt = /^Halt podinfo\.it-slow advancement request duration ([\d.]+)(ms|s) > 500ms$/;
+        const msgs = s.messages();
+        assert.deepStrictEqual(msgs.slice(0, 3), [...opening(ns), `Advance ${ID(ns)} canary weight 10`]);
+        assert.match(msgs[3], halt);
+        assert.match(msgs[4], halt);
+        assert.deepStrictEqual(msgs.slice(5), rolledBack(ns, msgs[4]));
+        assert.strictEqual(msgs.length, 7);
+        // success rate passed every time: only the duration failed
+        assert.ok(s.checks.filter((c) => c.check === "request-success-rate").every((c) => c.result.pass));
+        await assertPrimaryUntouched(s);
+
+        const p99 = await valuesByProvider(s, duration);
+        for (const [mesh, v] of Object.entries(p99)) assert.ok(v > 500 && v <= 1000, `${mesh} P99 ${v}ms`);
+    });
+
+    it("never promotes a canary that receives no traffic: no data is a failed check", async function () {
+        const ns = "it-idle";
+        stage = await Stage.up({ namespace: ns });
+        const s = stage;
+        // no rollout hook: nothing sends traffic
+        const state = await s.release(s.context(spec([s.acceptanceHook()]), hooks));
+
+        assert.strictEqual(state.phase, "Failed");
+        const noData = (metric: string, range: string) =>
+            new RegExp(`^Halt podinfo\\.it-idle advancement no values found for metric "${metric}" \\(threshold ${range}\\): `);
+        const msgs = s.messages();
+        assert.deepStrictEqual(msgs.slice(0, 3), [...opening(ns), `Advance ${ID(ns)} canary weight 10`]);
+        for (const i of [3, 5]) {
+            assert.match(msgs[i], noData("request-success-rate", ">= 99%"));
+            assert.match(msgs[i + 1], noData("request-duration", "<= 500ms"));
+        }
+        assert.deepStrictEqual(msgs.slice(7), rolledBack(ns, `${msgs[5]}; ${msgs[6]}`));
+        assert.strictEqual(msgs.length, 9);
+        assert.ok(s.checks.every((c) => !c.result.pass));
+        assert.strictEqual(s.exporter.share().total, 0);
+        await assertPrimaryUntouched(s);
+        // the series exist (at zero) for every provider, and still no query passes on them
+        for (const mesh of ["nginx", "linkerd", "istio"] as const) {
+            const r = await s.evaluate(mesh, over30s(successRate));
+            assert.deepStrictEqual([r.result.ok, r.assessment.pass], [false, false], `${mesh}: ${JSON.stringify(r.result)}`);
+        }
+        assert.ok((await s.prometheus.query('nginx_ingress_controller_requests{canary!=""}')).length > 0);
+    });
+
+    it("never promotes when Prometheus dies mid-analysis: unreachable is a failed check", async function () {
+        const ns = "it-promdown";
+        stage = await Stage.up({ namespace: ns });
+        const s = stage;
+        let killedAt = 0;
+        s.router.onSetRoutes = async (r) => {
+            if (r.canary === 20) {
+                await s.prometheus.kill();
+                killedAt = Date.now();
+            }
+        };
+        const state = await s.release(s.context(spec([s.acceptanceHook(), s.loadHook()]), hooks));
+
+        assert.ok(killedAt > 0, "prometheus was not killed");
+        assert.strictEqual(s.prometheus.running, false);
+        assert.strictEqual(state.phase, "Failed");
+        const down = (metric: string) => new RegExp(`^Halt podinfo\\.it-promdown advancement Prometheus unreachable for metric "${metric}" .*ECONNREFUSED`);
+        const msgs = s.messages();
+        assert.deepStrictEqual(msgs.slice(0, 4), [...opening(ns), `Advance ${ID(ns)} canary weight 10`, `Advance ${ID(ns)} canary weight 20`]);
+        for (const i of [4, 6]) {
+            assert.match(msgs[i], down("request-success-rate"));
+            assert.match(msgs[i + 1], down("request-duration"));
+        }
+        assert.deepStrictEqual(msgs.slice(8), rolledBack(ns, `${msgs[6]}; ${msgs[7]}`));
+        assert.strictEqual(msgs.length, 10);
+        // the checks before the kill passed on real data; every one after failed
+        const before = s.checks.filter((c) => c.at < killedAt);
+        const after = s.checks.filter((c) => c.at > killedAt);
+        assert.strictEqual(before.length, 2);
+        assert.ok(before.every((c) => c.result.pass) && after.length === 4 && after.every((c) => !c.result.pass));
+        await assertPrimaryUntouched(s);
+        assert.deepStrictEqual(s.router.marks.map((m) => m.routes.canary), [10, 20, 0]);
+    });
+
+    it("shifts no traffic when the pre-rollout acceptance test fails", async function () {
+        const ns = "it-prehook";
+        stage = await Stage.up({ namespace: ns, canaryFaults: { healthzStatus: 503 } });
+        const s = stage;
+        // users keep coming through NGINX the whole time: load started Flagger-style (async, 202)
+        const background: Webhook = { ...s.loadHook(), name: "users", metadata: { type: "cmd", cmd: `hey -z 8s -q 10 -c 2 ${s.nginx.url}/` } };
+        const started = await hooks.call(background, { name: "podinfo", namespace: ns, phase: "Progressing", checksum: "users", metadata: {} });
+        assert.deepStrictEqual(started, { ok: true, status: 202 });
+
+        const state = await s.release(s.context(spec([s.acceptanceHook(), s.loadHook()]), hooks));
+
+        assert.strictEqual(state.phase, "Failed");
+        const pre = new RegExp(`^Halt podinfo\\.it-prehook advancement pre-rollout check failed: acceptance-test: webhook "acceptance-test" \\(pre-rollout\\) POST .*: status 500: acceptance failed: http://127\\.0\\.0\\.1:\\d+/healthz answered 503, expected 200$`);
+        const msgs = s.messages();
+        assert.strictEqual(msgs[0], `New revision detected! Scaling up ${ID(ns)}`);
+        assert.match(msgs[1], pre);
+        assert.match(msgs[2], pre);
+        assert.deepStrictEqual(msgs.slice(3), rolledBack(ns, msgs[2]));
+        assert.strictEqual(msgs.length, 5);
+        // no weight ever set above 0; the load hook never ran; NGINX sent the canary nothing
+        assert.deepStrictEqual(s.router.marks.map((m) => m.routes), [{ primary: 100, canary: 0 }]);
+        assert.deepStrictEqual(s.loadtester.calls.map((c) => `${c.path} ${c.status}`), ["/ 202", "/acceptance 500", "/acceptance 500"]);
+        await s.loadtester.stop(); // waits for the background users
+        const share = s.exporter.share();
+        assert.ok(share.primary >= 50, `primary served ${share.primary} requests`);
+        assert.strictEqual(share.canary, 0);
+        assert.strictEqual((await s.prometheus.query('sum(nginx_ingress_controller_requests{canary!=""})'))[0].value[1], "0");
+        await assertPrimaryUntouched(s);
     });
 });
