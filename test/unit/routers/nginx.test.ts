@@ -115,7 +115,8 @@ class FakeKube implements KubeApi {
 }
 
 const strip = (o: KubeObject): KubeObject => {
-    const { resourceVersion: _rv, ...metadata } = o.metadata;
+    const metadata: Record<string, unknown> = { ...o.metadata };
+    delete metadata.resourceVersion;
     return { ...o, metadata: metadata as KubeObject["metadata"] };
 };
 
