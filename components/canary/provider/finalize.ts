@@ -1,0 +1,71 @@
+// The CanaryFinalize provider's methods. It sits after the primary Deployment in the graph:
+// once the primary runs the promoted template and is ready, all traffic goes back to the
+// primary, the canary is scaled to zero, post-rollout hooks run (Flagger's Finalising).
+import { idleState } from "../engine/advance";
+import { ReleaseContext, runFinalize } from "../engine/scheduler";
+import { ReleaseState } from "../engine/types";
+import { metricChecker, Seams, seamsFor } from "./seams";
+import { FinalizeInputs, FinalizeOutputs } from "./types";
+
+export function diffFinalize(_id: string, olds: Partial<FinalizeOutputs>, news: Partial<FinalizeInputs>): { changes: boolean } {
+    return { changes: olds.revision !== news.revision || olds.phase !== news.phase };
+}
+
+function seams(inputs: FinalizeInputs): Seams {
+    return seamsFor({
+        target: inputs.target, routing: inputs.routing, linkerdRoute: inputs.linkerdRoute, ingressName: inputs.ingressName,
+        kubeconfig: inputs.kubeconfig, kubeContext: inputs.kubeContext,
+    });
+}
+
+/** Waits until `<app>-primary` has rolled out (observed, all replicas updated and ready). */
+export async function waitPrimaryReady(s: Seams, inputs: FinalizeInputs, log: (l: string) => void): Promise<void> {
+    const { namespace, name } = inputs.target;
+    const deadline = s.clock.now() + inputs.readyTimeoutSeconds * 1000;
+    let last = "";
+    for (;;) {
+        const d = await s.kube.getDeployment(namespace, `${name}-primary`);
+        const why = !d.exists ? "not found"
+            : !d.observed ? "rollout not observed yet"
+                : d.updatedReplicas < d.replicas || d.readyReplicas < d.replicas ? `${d.readyReplicas} of ${d.replicas} updated replicas are ready`
+                    : "";
+        if (why === "") return;
+        if (why !== last) log(`waiting for ${name}-primary.${namespace}: ${why}`);
+        last = why;
+        if (s.clock.now() >= deadline) {
+            throw new Error(`deployment ${name}-primary.${namespace} not ready after ${inputs.readyTimeoutSeconds}s (${why}); ` +
+                `traffic stays split until the next \`pulumi up\` finalizes`);
+        }
+        await s.clock.sleep(s.pollMs ?? 2000);
+    }
+}
+
+async function finalizeRun(inputs: FinalizeInputs): Promise<FinalizeOutputs> {
+    const s = seams(inputs);
+    const prefix = `[${inputs.target.name}.${inputs.target.namespace}]`;
+    const log = (l: string) => s.log(`${prefix} ${l}`);
+    // initialization hands over without analysis: nothing to finalize
+    if (inputs.phase !== "Promoting") return { ...inputs, finalPhase: inputs.phase, message: "" };
+    await waitPrimaryReady(s, inputs, log);
+    const saved = await s.store.load(inputs.target);
+    const state: ReleaseState = saved !== undefined && saved.revision === inputs.revision
+        ? saved
+        : { ...idleState(), phase: "Promoting", revision: inputs.revision };
+    const ctx: ReleaseContext = {
+        target: inputs.target, spec: inputs.analysis, canaryReplicas: 0, router: s.router,
+        checkMetric: metricChecker(s.metrics, inputs.routing, inputs.target, inputs.ingressName),
+        hooks: s.hooks, kube: s.kube, events: s.events, store: s.store, clock: s.clock, log,
+    };
+    // the router keeps A/B match rules only when told about them
+    await s.router.reconcile(inputs.target, inputs.analysis.match);
+    const done = await runFinalize(ctx, state);
+    return { ...inputs, finalPhase: done.phase, message: done.message };
+}
+
+export async function createFinalize(inputs: FinalizeInputs): Promise<{ id: string; outs: FinalizeOutputs }> {
+    return { id: `${inputs.target.namespace}/${inputs.target.name}`, outs: await finalizeRun(inputs) };
+}
+
+export async function updateFinalize(_id: string, _olds: FinalizeOutputs, news: FinalizeInputs): Promise<{ outs: FinalizeOutputs }> {
+    return { outs: await finalizeRun(news) };
+}

@@ -1,0 +1,200 @@
+// The CanaryRelease provider's methods as plain functions over plain values. The dynamic
+// provider object (resource.ts) requires this module inside each method; tests call these
+// functions directly with fake seams (seams.ts `useSeams`).
+//
+// Lifecycle (DESIGN.md "The release graph"):
+//   check   validate every input, pure (runs during preview)
+//   diff    a release only when the revision changes; analysis-only changes are no change
+//   create  initialize: routes all to primary, canary to 0, "Initialization done!"
+//   update  startRelease + runRelease; a failed analysis throws (Pulumi keeps the old state,
+//           so the primary keeps its template) after recording the failure in the cluster
+//   delete  remove the routing objects and the status ConfigMap
+//   read    the real weights from the routing objects
+import { idleState, initialize, startRelease, Step } from "../engine/advance";
+import { ReleaseContext, runRelease } from "../engine/scheduler";
+import { ReleaseState, Routes, Target } from "../engine/types";
+import { totalSteps } from "../engine/ladder";
+import { metricChecker, Seams, seamsFor } from "./seams";
+import { ReleaseInputs, ReleaseOutputs } from "./types";
+import { Problem, UNKNOWN, validateReleaseInputs } from "./validate";
+
+export interface CheckFailure {
+    readonly property: string;
+    readonly reason: string;
+}
+
+const LINKERD_PORT_DEFAULT = 9898;
+
+export function checkRelease(_olds: unknown, news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+    const problems: Problem[] = validateReleaseInputs(news);
+    return { inputs: news, failures: problems.map((p) => ({ property: p.property, reason: p.reason })) };
+}
+
+/** Properties whose change starts a release; every other input is stored without one. */
+const RELEASE_PROPERTIES = ["revision"] as const;
+/** Properties whose change moves the routing objects: replacing the release re-initializes them. */
+const REPLACE_PROPERTIES = ["target", "routing", "linkerdRoute", "ingressName"] as const;
+
+export function diffRelease(_id: string, olds: Partial<ReleaseOutputs>, news: Partial<Record<keyof ReleaseInputs, unknown>>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    const same = (k: string) => stable((olds as Record<string, unknown>)[k]) === stable((news as Record<string, unknown>)[k]);
+    const replaces = REPLACE_PROPERTIES.filter((k) => !same(k));
+    const released = RELEASE_PROPERTIES.filter((k) => !same(k) || (news as Record<string, unknown>)[k] === UNKNOWN);
+    // routing objects have fixed names: the old release must let go of them before the new one takes them
+    return { changes: replaces.length > 0 || released.length > 0, replaces: [...replaces], deleteBeforeReplace: replaces.length > 0 };
+}
+
+function stable(v: unknown): string {
+    if (Array.isArray(v)) return `[${v.map(stable).join(",")}]`;
+    if (v !== null && typeof v === "object") {
+        const o = v as Record<string, unknown>;
+        return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${k}:${stable(o[k])}`).join(",")}}`;
+    }
+    return JSON.stringify(v) ?? "undefined";
+}
+
+export function releaseId(target: Target): string {
+    return `${target.namespace}/${target.name}`;
+}
+
+function seams(inputs: ReleaseInputs): Seams {
+    return seamsFor({
+        target: inputs.target, routing: inputs.routing, linkerdRoute: inputs.linkerdRoute, ingressName: inputs.ingressName,
+        metricsServer: inputs.metricsServer, kubeconfig: inputs.kubeconfig, kubeContext: inputs.kubeContext, port: portOf(inputs),
+    });
+}
+
+/** The first container port of the template (HTTPRoute backends need one). */
+function portOf(inputs: ReleaseInputs): number {
+    const spec = (inputs.template as { spec?: { containers?: { ports?: { containerPort?: number }[] }[] } }).spec;
+    return spec?.containers?.[0]?.ports?.[0]?.containerPort ?? LINKERD_PORT_DEFAULT;
+}
+
+/** Upper bound of one run: customTimeouts are not enforced for dynamic providers. */
+export function runDeadlineSeconds(inputs: ReleaseInputs): number {
+    const a = inputs.analysis;
+    // every step may fail up to threshold times, every gate may wait up to the progress deadline
+    return (totalSteps(a) + a.threshold + 2) * a.intervalSeconds + 3 * a.progressDeadlineSeconds;
+}
+
+function context(inputs: ReleaseInputs, s: Seams, signal?: AbortSignal): ReleaseContext {
+    const prefix = `[${inputs.target.name}.${inputs.target.namespace}]`;
+    return {
+        target: inputs.target,
+        spec: inputs.analysis,
+        canaryReplicas: inputs.canaryReplicas,
+        router: s.router,
+        checkMetric: metricChecker(s.metrics, inputs.routing, inputs.target, inputs.ingressName),
+        hooks: s.hooks,
+        kube: s.kube,
+        events: s.events,
+        store: s.store,
+        clock: s.clock,
+        log: (line) => s.log(`${prefix} ${line}`),
+        signal,
+        pollMs: s.pollMs ?? 2000,
+    };
+}
+
+function outputs(inputs: ReleaseInputs, state: ReleaseState, promotedTemplate: Record<string, unknown>, routes: Routes): ReleaseOutputs {
+    return {
+        ...inputs,
+        phase: state.phase,
+        promotedRevision: state.phase === "Promoting" ? state.revision : state.promotedRevision,
+        promotedTemplate,
+        failedRevision: state.failedRevision,
+        message: state.message,
+        primaryWeight: routes.primary,
+        canaryWeight: routes.canary,
+        state,
+    };
+}
+
+export async function createRelease(inputs: ReleaseInputs): Promise<{ id: string; outs: ReleaseOutputs }> {
+    const s = seams(inputs);
+    const ctx = context(inputs, s);
+    ctx.log(`initializing: routing all traffic to ${inputs.target.name}-primary (no analysis on the first deployment)`);
+    await s.router.reconcile(inputs.target, inputs.analysis.match);
+    const state = await runRelease(ctx, initialize(inputs.target, inputs.revision, s.clock.now()));
+    return { id: releaseId(inputs.target), outs: outputs(inputs, state, inputs.template, { primary: 100, canary: 0 }) };
+}
+
+/** SIGINT (Ctrl-C in the CLI) aborts the running release: traffic goes back to the primary. */
+function onInterrupt(controller: AbortController, log: (line: string) => void): () => void {
+    const handler = () => {
+        log("interrupted (SIGINT): routing all traffic to the primary and scaling the canary down");
+        controller.abort(new Error("interrupted"));
+    };
+    process.on("SIGINT", handler);
+    process.on("SIGTERM", handler);
+    return () => {
+        process.off("SIGINT", handler);
+        process.off("SIGTERM", handler);
+    };
+}
+
+export async function updateRelease(_id: string, olds: ReleaseOutputs, news: ReleaseInputs): Promise<{ outs: ReleaseOutputs }> {
+    const s = seams(news);
+    const ctx0 = context(news, s);
+    // no new revision (only settings changed, e.g. a replace-free property): store the inputs
+    if (olds.revision === news.revision) {
+        const routes = await s.router.getRoutes(news.target);
+        return { outs: outputs(news, olds.state ?? idleState(), olds.promotedTemplate, routes) };
+    }
+    // the cluster's record wins: an update that threw left the Pulumi state behind
+    const saved = await s.store.load(news.target);
+    const prev: ReleaseState = saved ?? olds.state ?? { ...idleState(), phase: "Initialized", revision: olds.revision, promotedRevision: olds.promotedRevision };
+
+    // refuse a revision that already failed before anything is touched (invariant 4)
+    const started = startRelease(news.target, prev, news.revision, s.clock.now(), news.retry);
+    if (!started.ok) throw new Error(started.message);
+
+    await s.router.reconcile(news.target, news.analysis.match);
+    // a release left behind by a killed `pulumi up`: converge before starting over (invariant 5)
+    if (prev.phase === "Progressing" || prev.phase === "WaitingPromotion" || prev.canaryWeight > 0) {
+        ctx0.log(`found an unfinished release of revision ${prev.revision} (${prev.phase}, canary weight ${prev.canaryWeight}): routing all traffic to the primary`);
+        await s.router.setRoutes(news.target, { primary: 100, canary: 0 });
+        await s.kube.scaleDeployment(news.target.namespace, `${news.target.name}-canary`, 0);
+    }
+
+    const controller = new AbortController();
+    const deadline = setTimeout(() => {
+        ctx0.log(`release did not finish within ${runDeadlineSeconds(news)}s: routing all traffic to the primary`);
+        controller.abort(new Error("deadline"));
+    }, runDeadlineSeconds(news) * 1000);
+    const release = onInterrupt(controller, ctx0.log);
+    let state: ReleaseState;
+    try {
+        ctx0.log(`new revision ${news.revision.slice(0, 12)}: ${describePlan(news)}`);
+        state = await runRelease(context(news, s, controller.signal), started.step as Step);
+    } finally {
+        clearTimeout(deadline);
+        release();
+    }
+    if (state.phase === "Failed") {
+        throw new Error(`canary release of ${news.target.name}.${news.target.namespace} failed, all traffic is on the primary: ${state.message}`);
+    }
+    ctx0.log(`promoting revision ${news.revision.slice(0, 12)} to ${news.target.name}-primary`);
+    return { outs: outputs(news, state, news.template, { primary: 100 - state.canaryWeight, canary: state.canaryWeight }) };
+}
+
+function describePlan(inputs: ReleaseInputs): string {
+    const a = inputs.analysis;
+    const checks = a.metrics.map((m) => m.name).join(", ") || "no metrics";
+    if (a.iterations > 0) return `${a.iterations} iterations every ${a.intervalSeconds}s, checks: ${checks}`;
+    return `${totalSteps(a)} steps every ${a.intervalSeconds}s up to ${a.stepWeights.length > 0 ? a.stepWeights[a.stepWeights.length - 1] : a.maxWeight}%, threshold ${a.threshold}, checks: ${checks}`;
+}
+
+export async function deleteRelease(_id: string, props: ReleaseOutputs): Promise<void> {
+    const s = seams(props);
+    s.log(`[${props.target.name}.${props.target.namespace}] deleting routing objects and release status`);
+    await s.router.finalize(props.target);
+    await s.store.remove(props.target);
+}
+
+export async function readRelease(id: string, props: ReleaseOutputs): Promise<{ id: string; props: ReleaseOutputs }> {
+    const s = seams(props);
+    const routes = await s.router.getRoutes(props.target);
+    const saved = await s.store.load(props.target);
+    const state = saved ?? props.state;
+    return { id, props: { ...props, primaryWeight: routes.primary, canaryWeight: routes.canary, state, failedRevision: state.failedRevision, message: state.message } };
+}

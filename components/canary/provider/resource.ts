@@ -1,0 +1,142 @@
+// The CanaryRelease and CanaryFinalize dynamic resources (Pulumi side).
+//
+// The provider objects are serialized by Pulumi's closure serialization and run in a
+// separate process without ts-node. So each method only captures strings (absolute paths
+// computed here at load time), registers ts-node if the process has no `.ts` loader yet,
+// and requires the implementation (release.ts, finalize.ts) inside the method.
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import type { AnalysisSpec, Phase, ReleaseState, Target } from "../engine/types";
+import type { LinkerdRoute, MetricsServer, Routing } from "./types";
+
+const RELEASE_MODULE = path.join(__dirname, "release");
+const FINALIZE_MODULE = path.join(__dirname, "finalize");
+const TS_NODE = require.resolve("ts-node");
+const TSCONFIG = path.join(__dirname, "..", "..", "..", "tsconfig.json");
+
+/** Requires an implementation module from inside a provider method (also in the provider process). */
+export function load(modulePath: string, tsNode: string, tsconfig: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const exts = (require as unknown as { extensions: Record<string, unknown> }).extensions;
+    if (exts[".ts"] === undefined) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require(tsNode).register({ transpileOnly: true, project: tsconfig });
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(modulePath);
+}
+
+export const releaseProvider: pulumi.dynamic.ResourceProvider = {
+    async check(olds, news) {
+        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).checkRelease(olds, news);
+    },
+    async diff(id, olds, news) {
+        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).diffRelease(id, olds, news);
+    },
+    async create(inputs) {
+        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).createRelease(inputs);
+    },
+    async update(id, olds, news) {
+        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).updateRelease(id, olds, news);
+    },
+    async delete(id, props) {
+        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).deleteRelease(id, props);
+    },
+    async read(id, props) {
+        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).readRelease(id, props);
+    },
+};
+
+export const finalizeProvider: pulumi.dynamic.ResourceProvider = {
+    async diff(id, olds, news) {
+        return load(FINALIZE_MODULE, TS_NODE, TSCONFIG).diffFinalize(id, olds, news);
+    },
+    async create(inputs) {
+        return load(FINALIZE_MODULE, TS_NODE, TSCONFIG).createFinalize(inputs);
+    },
+    async update(id, olds, news) {
+        return load(FINALIZE_MODULE, TS_NODE, TSCONFIG).updateFinalize(id, olds, news);
+    },
+    // nothing to remove: the release owns the routing objects
+    async delete() {
+        return;
+    },
+};
+
+export interface CanaryReleaseArgs {
+    readonly target: pulumi.Input<Target>;
+    /** The canary Deployment's pod template. */
+    readonly template: pulumi.Input<Record<string, unknown>>;
+    /** Checksum of the template and the ConfigMaps/Secrets it uses. */
+    readonly revision: pulumi.Input<string>;
+    readonly analysis: pulumi.Input<AnalysisSpec>;
+    readonly routing: pulumi.Input<Routing>;
+    /** linkerd only. Default "httproute". */
+    readonly linkerdRoute?: pulumi.Input<LinkerdRoute>;
+    /** nginx only: the app's Ingress. */
+    readonly ingressName?: pulumi.Input<string>;
+    readonly metricsServer: pulumi.Input<MetricsServer>;
+    /** Kubeconfig contents; made secret here. Default: the ambient kubeconfig of the provider process. */
+    readonly kubeconfig?: pulumi.Input<string>;
+    readonly kubeContext?: pulumi.Input<string>;
+    readonly canaryReplicas: pulumi.Input<number>;
+    /** Try again a revision that already failed analysis. Default false. */
+    readonly retry?: pulumi.Input<boolean>;
+}
+
+/** A canary release of one app: owns its routing objects; its output template feeds the primary. */
+export class CanaryRelease extends pulumi.dynamic.Resource {
+    declare readonly phase: pulumi.Output<Phase>;
+    declare readonly revision: pulumi.Output<string>;
+    declare readonly promotedRevision: pulumi.Output<string>;
+    /** The pod template that passed analysis (or was initialized): the primary's template. */
+    declare readonly promotedTemplate: pulumi.Output<Record<string, unknown>>;
+    declare readonly failedRevision: pulumi.Output<string>;
+    declare readonly message: pulumi.Output<string>;
+    declare readonly primaryWeight: pulumi.Output<number>;
+    declare readonly canaryWeight: pulumi.Output<number>;
+    declare readonly state: pulumi.Output<ReleaseState>;
+    declare readonly kubeconfig: pulumi.Output<string | undefined>;
+
+    constructor(name: string, args: CanaryReleaseArgs, opts: pulumi.CustomResourceOptions = {}) {
+        super(releaseProvider, name, {
+            ...args,
+            kubeconfig: args.kubeconfig === undefined ? undefined : pulumi.secret(args.kubeconfig),
+            linkerdRoute: args.linkerdRoute,
+            retry: args.retry ?? false,
+            phase: undefined, promotedRevision: undefined, promotedTemplate: undefined, failedRevision: undefined,
+            message: undefined, primaryWeight: undefined, canaryWeight: undefined, state: undefined,
+        }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "kubeconfig"] }, "canary", "CanaryRelease");
+    }
+}
+
+export interface CanaryFinalizeArgs {
+    readonly target: pulumi.Input<Target>;
+    /** The release's promotedRevision. */
+    readonly revision: pulumi.Input<string>;
+    /** The release's phase. */
+    readonly phase: pulumi.Input<Phase>;
+    readonly routing: pulumi.Input<Routing>;
+    readonly linkerdRoute?: pulumi.Input<LinkerdRoute>;
+    readonly ingressName?: pulumi.Input<string>;
+    readonly analysis: pulumi.Input<AnalysisSpec>;
+    readonly kubeconfig?: pulumi.Input<string>;
+    readonly kubeContext?: pulumi.Input<string>;
+    /** Default 300. */
+    readonly readyTimeoutSeconds?: pulumi.Input<number>;
+}
+
+/** Finalization after the primary is ready: all traffic to primary, canary to 0, post-rollout hooks. */
+export class CanaryFinalize extends pulumi.dynamic.Resource {
+    declare readonly finalPhase: pulumi.Output<Phase>;
+    declare readonly message: pulumi.Output<string>;
+
+    constructor(name: string, args: CanaryFinalizeArgs, opts: pulumi.CustomResourceOptions = {}) {
+        super(finalizeProvider, name, {
+            ...args,
+            kubeconfig: args.kubeconfig === undefined ? undefined : pulumi.secret(args.kubeconfig),
+            readyTimeoutSeconds: args.readyTimeoutSeconds ?? 300,
+            finalPhase: undefined, message: undefined,
+        }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "kubeconfig"] }, "canary", "CanaryFinalize");
+    }
+}

@@ -1,0 +1,151 @@
+// Where the provider gets its seams. The real ones talk to the cluster named by the
+// kubeconfig input; tests install fakes with `useSeams` (the provider requires this module
+// by absolute path, so tests and provider share one module instance).
+import { CheckResult } from "../engine/advance";
+import { Clock, systemClock } from "../engine/clock";
+import { MetricCheck, ReleaseState, Target } from "../engine/types";
+import { StatusStore } from "../engine/scheduler";
+import { EventSink } from "../events/sink";
+import { WebhookClient } from "../hooks/client";
+import { KubeApi } from "../kube/api";
+import { MetricProvider } from "../metrics/provider";
+import { Router } from "../routers/router";
+import { LinkerdRoute, MetricsServer, Routing } from "./types";
+
+/** The StatusStore the provider needs: save (engine), load and remove (provider). */
+export interface ReleaseStore extends StatusStore {
+    load(target: Target): Promise<ReleaseState | undefined>;
+    remove(target: Target): Promise<void>;
+}
+
+export interface Seams {
+    readonly kube: KubeApi;
+    readonly router: Router;
+    readonly events: EventSink;
+    readonly hooks: WebhookClient;
+    readonly metrics: MetricProvider;
+    readonly store: ReleaseStore;
+    readonly clock: Clock;
+    /** Progress lines: the provider's stdout, shown by the CLI as info lines. */
+    readonly log: (line: string) => void;
+    /** Readiness polling period; default 2000 ms. */
+    readonly pollMs?: number;
+}
+
+/** The inputs the seams are built from. */
+export interface SeamInputs {
+    readonly target: Target;
+    readonly routing: Routing;
+    readonly linkerdRoute?: LinkerdRoute;
+    readonly ingressName?: string;
+    readonly metricsServer?: MetricsServer;
+    readonly kubeconfig?: string;
+    readonly kubeContext?: string;
+    /** Port of the app's Services (Gateway API backend references). */
+    readonly port?: number;
+}
+
+export type SeamFactory = (inputs: SeamInputs) => Seams;
+
+let override: SeamFactory | undefined;
+
+/** Tests: replace the real seams (undefined restores them). */
+export function useSeams(factory: SeamFactory | undefined): void {
+    override = factory;
+}
+
+export function seamsFor(inputs: SeamInputs): Seams {
+    return (override ?? realSeams)(inputs);
+}
+
+/** Evaluates one check: render, query, assess. Never throws (a render error is a failed check). */
+export function metricChecker(metrics: MetricProvider, routing: Routing, target: Target, ingress?: string): (check: MetricCheck) => Promise<CheckResult> {
+    return async (check) => {
+        // required here so that this module loads without the metrics modules' dependencies in tests
+        const { renderCheck } = require("../metrics/templates") as typeof import("../metrics/templates");
+        const { assess } = require("../metrics/assess") as typeof import("../metrics/assess");
+        let promql: string;
+        try {
+            promql = renderCheck(check, routing, target, ingress);
+        } catch (err) {
+            return { pass: false, message: `Halt ${target.name}.${target.namespace} advancement: ${err instanceof Error ? err.message : String(err)}` };
+        }
+        try {
+            return assess(check, await metrics.query(promql), target);
+        } catch (err) {
+            return { pass: false, message: `Halt ${target.name}.${target.namespace} advancement metric "${check.name}" failed: ${err instanceof Error ? err.message : String(err)}` };
+        }
+    };
+}
+
+function realSeams(inputs: SeamInputs): Seams {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const client = require("../kube/client") as typeof import("../kube/client");
+    const { ConfigMapStatusStore } = require("../kube/statusStore") as typeof import("../kube/statusStore");
+    const { createRouter } = require("../routers/factory") as typeof import("../routers/factory");
+    const { KubeEventSink } = require("../events/kube") as typeof import("../events/kube");
+    const { HttpWebhookClient } = require("../hooks/webhook") as typeof import("../hooks/webhook");
+    const { PrometheusProvider } = require("../metrics/prometheus") as typeof import("../metrics/prometheus");
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const kube = client.ClientKubeApi.fromString(inputs.kubeconfig, inputs.kubeContext);
+    const log = (line: string) => console.log(line);
+    // the API server's credentials go only to the API server: proxied calls get them, direct ones not
+    const proxied = client.apiServerAxios(kube.kc);
+    const ms = inputs.metricsServer;
+    const metrics: MetricProvider = ms === undefined
+        ? { query: async () => ({ ok: false, reason: "unreachable", message: "no metrics server configured" }) }
+        : "url" in ms
+            ? new PrometheusProvider({ baseURL: ms.url })
+            : lazyMetrics(async () => new PrometheusProvider({ baseURL: client.serviceProxyUrl(kube.kc, ms.namespace, ms.service, ms.port), axios: await proxied }));
+    const direct = new HttpWebhookClient();
+    const hooks: WebhookClient = {
+        async call(hook, payload) {
+            const url = inClusterUrl(hook.url);
+            if (url === undefined) return direct.call(hook, payload);
+            const viaProxy = new HttpWebhookClient({ axios: await proxied });
+            const proxyUrl = `${client.serviceProxyUrl(kube.kc, url.namespace, url.service, url.port)}${url.path}`;
+            return viaProxy.call({ ...hook, url: proxyUrl }, payload);
+        },
+    };
+    return {
+        kube,
+        router: createRouter(inputs.routing, kube, { ingressName: inputs.ingressName, linkerdRoute: inputs.linkerdRoute, port: inputs.port }),
+        events: new KubeEventSink(kube, { onError: (err) => log(`! could not record event: ${err.message}`) }),
+        hooks,
+        metrics,
+        store: new ConfigMapStatusStore(kube),
+        clock: systemClock,
+        log,
+    };
+}
+
+function lazyMetrics(make: () => Promise<MetricProvider>): MetricProvider {
+    let made: Promise<MetricProvider> | undefined;
+    return {
+        async query(promql) {
+            made = made ?? make();
+            return (await made).query(promql);
+        },
+    };
+}
+
+/**
+ * An in-cluster Service URL (`http://svc.ns[.svc[.cluster.local]][:port]/path`), which the
+ * provider, running outside the cluster, reaches through the API server's service proxy.
+ * Anything else (a dotted public host, an IP, localhost) is called directly.
+ */
+export function inClusterUrl(url: string): { service: string; namespace: string; port: number | string; path: string } | undefined {
+    let u: URL;
+    try {
+        u = new URL(url);
+    } catch {
+        return undefined;
+    }
+    const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.svc(\.cluster\.local)?)?$/.exec(u.hostname);
+    if (m === null || u.protocol !== "http:") return undefined;
+    // a two-label host with a public-looking suffix is not a namespace
+    if (m[5] === undefined && PUBLIC_SUFFIXES.has(m[3])) return undefined;
+    return { service: m[1], namespace: m[3], port: u.port === "" ? 80 : Number(u.port), path: `${u.pathname}${u.search}` };
+}
+
+const PUBLIC_SUFFIXES = new Set(["com", "org", "net", "io", "dev", "app", "local", "localhost", "internal", "example"]);

@@ -1,0 +1,72 @@
+// Inputs and outputs of the CanaryRelease and CanaryFinalize dynamic resources, as plain
+// values (what the provider process sees). No Pulumi types here: the provider requires this.
+import { AnalysisSpec, Phase, ReleaseState, Target } from "../engine/types";
+
+export type Routing = "nginx" | "linkerd" | "istio";
+export const ROUTINGS: readonly Routing[] = ["nginx", "linkerd", "istio"];
+
+/** Linkerd: Gateway API HTTPRoute (Linkerd 2.14+, default) or SMI TrafficSplit (linkerd-smi). */
+export type LinkerdRoute = "httproute" | "smi";
+export const LINKERD_ROUTES: readonly LinkerdRoute[] = ["httproute", "smi"];
+
+/** Where Prometheus answers: a URL, or a Service reached through the API server's service proxy. */
+export type MetricsServer =
+    | { readonly url: string }
+    | { readonly service: string; readonly namespace: string; readonly port: number };
+
+export interface ReleaseInputs {
+    readonly target: Target;
+    /** The canary Deployment's pod template (what the primary gets once it passes analysis). */
+    readonly template: Record<string, unknown>;
+    /** Checksum of the template and the ConfigMaps/Secrets it uses: a new one starts a release. */
+    readonly revision: string;
+    readonly analysis: AnalysisSpec;
+    readonly routing: Routing;
+    /** linkerd only; default httproute. */
+    readonly linkerdRoute?: LinkerdRoute;
+    /** The app's Ingress (nginx only). */
+    readonly ingressName?: string;
+    readonly metricsServer: MetricsServer;
+    /** Kubeconfig contents (a secret); empty for the ambient one ($KUBECONFIG, ~/.kube/config). */
+    readonly kubeconfig?: string;
+    readonly kubeContext?: string;
+    /** Replicas of the canary while it is analysed. */
+    readonly canaryReplicas: number;
+    /** Try again a revision that already failed analysis. */
+    readonly retry: boolean;
+}
+
+export interface ReleaseOutputs extends ReleaseInputs {
+    readonly phase: Phase;
+    /** The revision the primary runs (initialized or passed analysis). */
+    readonly promotedRevision: string;
+    /** The pod template that passed analysis: the primary Deployment's template. */
+    readonly promotedTemplate: Record<string, unknown>;
+    readonly failedRevision: string;
+    readonly message: string;
+    readonly primaryWeight: number;
+    readonly canaryWeight: number;
+    /** The engine's state at the end of the last run. */
+    readonly state: ReleaseState;
+}
+
+export interface FinalizeInputs {
+    readonly target: Target;
+    /** The release's promotedRevision: a new one runs finalization. */
+    readonly revision: string;
+    /** The release's phase when it handed the revision over (Promoting after an analysis). */
+    readonly phase: Phase;
+    readonly routing: Routing;
+    readonly linkerdRoute?: LinkerdRoute;
+    readonly ingressName?: string;
+    readonly analysis: AnalysisSpec;
+    readonly kubeconfig?: string;
+    readonly kubeContext?: string;
+    /** How long to wait for the primary to be ready, in seconds. */
+    readonly readyTimeoutSeconds: number;
+}
+
+export interface FinalizeOutputs extends FinalizeInputs {
+    readonly finalPhase: Phase;
+    readonly message: string;
+}

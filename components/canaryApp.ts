@@ -1,0 +1,191 @@
+// The release graph of one app (DESIGN.md "The release graph"):
+//   Deployment <app>-canary   desired template, replicas owned by the release (0 when idle)
+//   CanaryRelease <app>       analyses a new revision; its output template feeds the primary
+//   Deployment <app>-primary  template = the release's promotedTemplate
+//   CanaryFinalize <app>      after the primary is ready: routes to primary, canary to 0
+//   Services <app> (apex -> primary), <app>-primary, <app>-canary; Ingress <app> for nginx.
+import { createHash } from "crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { AnalysisSpec } from "./canary/engine/types";
+import { CanaryFinalize, CanaryRelease } from "./canary/provider/resource";
+import { LinkerdRoute, MetricsServer, Routing } from "./canary/provider/types";
+
+/** A pod template as plain values (what kubernetesx or a literal produces). */
+export type PodTemplate = {
+    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+    spec: Record<string, unknown>;
+};
+
+export interface CanaryAppArgs {
+    /** Namespace of every object. */
+    readonly namespace: string;
+    /** Name of the app: <app>-primary, <app>-canary, Services and routing objects. Default: the component's name. */
+    readonly appName?: string;
+    /** The desired pod template; its `app` label is set per role. */
+    readonly template: pulumi.Input<PodTemplate>;
+    /** Service port, named "http". Default 9898. */
+    readonly port?: number;
+    /** Container port the Services target. Default: "http" (the named port). */
+    readonly targetPort?: number | string;
+    /** Replicas of the primary and of the canary under analysis. Default 2. */
+    readonly replicas?: number;
+    readonly routing: Routing;
+    /** linkerd only. Default "httproute". */
+    readonly linkerdRoute?: LinkerdRoute;
+    /** nginx only: host of the app's Ingress. Default "app.example.com". */
+    readonly host?: string;
+    /** nginx only. Default "nginx". */
+    readonly ingressClassName?: string;
+    readonly analysis: AnalysisSpec;
+    readonly metricsServer: MetricsServer;
+    /** Kubeconfig contents for the release's provider (kept secret). Default: the ambient kubeconfig. */
+    readonly kubeconfig?: pulumi.Input<string>;
+    /** Default: the kubeconfig's current context. */
+    readonly kubeContext?: string;
+    /** Retry a revision that already failed analysis. Default false. */
+    readonly retry?: boolean;
+    /** false: no release, the primary takes the template directly (baseline). Default true. */
+    readonly releaseEnabled?: boolean;
+    /** Data of ConfigMaps/Secrets the template uses: a change starts a release. Default none. */
+    readonly checksumData?: pulumi.Input<Record<string, string>>[];
+    /** How long finalization waits for the primary. Default 300 s. */
+    readonly readyTimeoutSeconds?: number;
+}
+
+/** Deterministic JSON (sorted keys) so the revision does not depend on key order. */
+export function canonicalJson(v: unknown): string {
+    if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+    if (v !== null && typeof v === "object") {
+        const o = v as Record<string, unknown>;
+        return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(",")}}`;
+    }
+    return JSON.stringify(v);
+}
+
+/** The revision of a template: sha256 of it and of the data it uses, first 16 hex digits. */
+export function revisionOf(template: unknown, data: readonly Record<string, string>[] = []): string {
+    return createHash("sha256").update(canonicalJson({ template, data })).digest("hex").slice(0, 16);
+}
+
+/** The template with the role's selector label (`app: <app>-primary` or `<app>-canary`). */
+export function withRole(template: PodTemplate, app: string, role: "primary" | "canary"): PodTemplate {
+    const metadata = template.metadata ?? {};
+    return {
+        ...template,
+        metadata: { ...metadata, labels: { ...(metadata.labels ?? {}), app: `${app}-${role}`, "app.kubernetes.io/name": app } },
+    };
+}
+
+export class CanaryApp extends pulumi.ComponentResource {
+    readonly appName: string;
+    readonly canary?: k8s.apps.v1.Deployment;
+    readonly primary: k8s.apps.v1.Deployment;
+    readonly release?: CanaryRelease;
+    readonly finalize?: CanaryFinalize;
+    readonly services: { readonly apex: k8s.core.v1.Service; readonly primary: k8s.core.v1.Service; readonly canary: k8s.core.v1.Service };
+    readonly ingress?: k8s.networking.v1.Ingress;
+    /** Revision of the desired template. */
+    readonly revision: pulumi.Output<string>;
+    /** Release phase ("Disabled" without a release). */
+    readonly phase: pulumi.Output<string>;
+
+    constructor(name: string, args: CanaryAppArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("canary:app:CanaryApp", name, {}, opts);
+        const app = args.appName ?? name;
+        const ns = args.namespace;
+        const port = args.port ?? 9898;
+        const targetPort = args.targetPort ?? "http";
+        const replicas = args.replicas ?? 2;
+        const enabled = args.releaseEnabled ?? true;
+        const parent = { parent: this };
+        this.appName = app;
+
+        const labels = (role?: string) => ({ "app.kubernetes.io/name": app, "app.kubernetes.io/managed-by": "pulumi", ...(role === undefined ? {} : { "app.kubernetes.io/component": role }) });
+        const service = (svcName: string, selectorApp: string, role: string) => new k8s.core.v1.Service(svcName, {
+            metadata: { name: svcName, namespace: ns, labels: labels(role) },
+            spec: { type: "ClusterIP", selector: { app: selectorApp }, ports: [{ name: "http", port, targetPort, protocol: "TCP" }] },
+        }, parent);
+        this.services = {
+            apex: service(app, `${app}-primary`, "apex"),
+            primary: service(`${app}-primary`, `${app}-primary`, "primary"),
+            canary: service(`${app}-canary`, `${app}-canary`, "canary"),
+        };
+
+        if (args.routing === "nginx") {
+            this.ingress = new k8s.networking.v1.Ingress(app, {
+                metadata: {
+                    name: app, namespace: ns, labels: labels("ingress"),
+                    // without a controller publishing a load balancer, Pulumi would wait forever
+                    annotations: { "pulumi.com/skipAwait": "true" },
+                },
+                spec: {
+                    ingressClassName: args.ingressClassName ?? "nginx",
+                    rules: [{
+                        host: args.host ?? "app.example.com",
+                        http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: app, port: { number: port } } } }] },
+                    }],
+                },
+            }, { ...parent, dependsOn: [this.services.apex] });
+        }
+
+        const canaryTemplate = pulumi.output(args.template).apply((t) => withRole(t as PodTemplate, app, "canary"));
+        this.revision = pulumi.unsecret(pulumi.all([canaryTemplate, pulumi.all(args.checksumData ?? [])]).apply(([t, data]) => revisionOf(t, data)));
+        const deployment = (role: "primary" | "canary", template: pulumi.Input<PodTemplate>, count: number, extra: pulumi.CustomResourceOptions) =>
+            new k8s.apps.v1.Deployment(`${app}-${role}`, {
+                metadata: {
+                    name: `${app}-${role}`, namespace: ns, labels: labels(role),
+                    // the release scales the canary through the scale subresource; take the field back on apply
+                    annotations: role === "canary" ? { "pulumi.com/patchForce": "true" } : {},
+                },
+                spec: {
+                    replicas: count,
+                    selector: { matchLabels: { app: `${app}-${role}` } },
+                    template: template as pulumi.Input<k8s.types.input.core.v1.PodTemplateSpec>,
+                },
+            }, { ...parent, ...extra });
+
+        if (!enabled) {
+            // baseline without a release: the primary takes the template as is
+            this.primary = deployment("primary", canaryTemplate.apply((t) => withRole(t, app, "primary")), replicas, {});
+            this.phase = pulumi.output("Disabled");
+            this.registerOutputs({ revision: this.revision, phase: this.phase });
+            return;
+        }
+
+        // replicas owned by the release: 0 when created, never reset by later applies
+        this.canary = deployment("canary", canaryTemplate, 0, { ignoreChanges: ["spec.replicas"] });
+        this.release = new CanaryRelease(`${app}-release`, {
+            target: { name: app, namespace: ns },
+            template: canaryTemplate as unknown as pulumi.Output<Record<string, unknown>>,
+            revision: this.revision,
+            analysis: args.analysis,
+            routing: args.routing,
+            linkerdRoute: args.routing === "linkerd" ? args.linkerdRoute ?? "httproute" : undefined,
+            ingressName: args.routing === "nginx" ? app : undefined,
+            metricsServer: args.metricsServer,
+            kubeconfig: args.kubeconfig,
+            kubeContext: args.kubeContext,
+            canaryReplicas: replicas,
+            retry: args.retry ?? false,
+        }, { ...parent, dependsOn: [this.canary, this.services.apex, this.services.primary, this.services.canary, ...(this.ingress === undefined ? [] : [this.ingress])] });
+
+        // nothing reaches the primary without passing the release (invariant 2)
+        const promoted = this.release.promotedTemplate.apply((t) => withRole(t as unknown as PodTemplate, app, "primary"));
+        this.primary = deployment("primary", promoted, replicas, {});
+        this.finalize = new CanaryFinalize(`${app}-finalize`, {
+            target: { name: app, namespace: ns },
+            revision: this.release.promotedRevision,
+            phase: this.release.phase,
+            routing: args.routing,
+            linkerdRoute: args.routing === "linkerd" ? args.linkerdRoute ?? "httproute" : undefined,
+            ingressName: args.routing === "nginx" ? app : undefined,
+            analysis: args.analysis,
+            kubeconfig: args.kubeconfig,
+            kubeContext: args.kubeContext,
+            readyTimeoutSeconds: args.readyTimeoutSeconds ?? 300,
+        }, { ...parent, dependsOn: [this.primary] });
+        this.phase = this.release.phase;
+        this.registerOutputs({ revision: this.revision, phase: this.phase });
+    }
+}
