@@ -4,26 +4,13 @@
 // series; a real Prometheus scrapes it every second and answers the builtin queries.
 // Needs the Debian packages: apt-get install -y prometheus nginx hey
 import * as assert from "assert";
-import { AnalysisSpec, MetricCheck, Webhook } from "../../components/canary/engine/types";
+import { MetricCheck, Webhook } from "../../components/canary/engine/types";
+import { analysis as spec, duration, successRate } from "../fixtures/integration/analysis";
 import { HttpWebhookClient } from "../../components/canary/hooks/webhook";
 import { CANARY_VERSION, PRIMARY_VERSION, Stage } from "./stage";
 import { requireBinary } from "./harness/process";
 
 const ID = (ns: string) => `podinfo.${ns}`;
-
-const successRate: MetricCheck = {
-    name: "request-success-rate", builtin: "request-success-rate", thresholdRange: { min: 99 }, interval: "10s", templateVariables: {},
-};
-const duration: MetricCheck = {
-    name: "request-duration", builtin: "request-duration", thresholdRange: { max: 500 }, interval: "10s", templateVariables: {},
-};
-
-function spec(webhooks: Webhook[], over: Partial<AnalysisSpec> = {}): AnalysisSpec {
-    return {
-        intervalSeconds: 2, threshold: 2, maxWeight: 50, stepWeight: 10, stepWeights: [], iterations: 0, match: [],
-        skipAnalysis: false, progressDeadlineSeconds: 30, metrics: [successRate, duration], webhooks, ...over,
-    };
-}
 
 /** Events up to and including the start of the analysis, common to every scenario that gets there. */
 const opening = (ns: string) => [`New revision detected! Scaling up ${ID(ns)}`, `Starting canary analysis for ${ID(ns)}`];
@@ -117,6 +104,11 @@ describe("integration: canary releases against real NGINX, Prometheus and hey", 
         // the hooks: one acceptance test, then one blocking load test per analysis step
         assert.deepStrictEqual(s.loadtester.calls.map((c) => `${c.path} ${c.status}`), ["/acceptance 200", ...Array(5).fill("/ 200")]);
         assert.deepStrictEqual(s.loadtester.calls.map((c) => c.payload.checksum), Array(6).fill("rev-v2"));
+        // every provider's builtins read the same healthy canary from the same traffic
+        const rates = await valuesByProvider(s, successRate);
+        for (const [mesh, v] of Object.entries(rates)) assert.strictEqual(v, 100, `${mesh} success rate ${v}`);
+        const p99 = await valuesByProvider(s, duration);
+        for (const [mesh, v] of Object.entries(p99)) assert.ok(v > 0 && v < 100, `${mesh} P99 ${v}ms`);
     });
 
     it("rolls back a canary answering 10% 5xx, the primary untouched, value and threshold in the message", async function () {

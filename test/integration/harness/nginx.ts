@@ -6,6 +6,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { Proc, freePort, httpGet, requireBinary, start, waitFor } from "./process";
 
+/** Child pids of the master (its workers), from /proc; undefined where the kernel does not expose them. */
+function workers(master: number): number[] | undefined {
+    const file = `/proc/${master}/task/${master}/children`;
+    if (!fs.existsSync(file)) return undefined;
+    return fs.readFileSync(file, "utf8").trim().split(/\s+/).filter((x) => x !== "").map(Number);
+}
+
 export class NginxServer {
     readonly confPath: string;
     readonly accessLog: string;
@@ -85,8 +92,16 @@ export class NginxServer {
         if (this.proc === undefined || !this.proc.running) throw new Error("nginx is not running: reload before start");
         this.test(conf);
         fs.writeFileSync(this.confPath, conf);
+        const master = this.proc.pid;
+        const old = workers(master);
         this.proc.signal("SIGHUP");
         await this.waitGeneration(generation);
+        // old workers keep accepting for a moment after a reload: done when all have exited
+        if (old === undefined) return;
+        await waitFor(`nginx workers of generation < ${generation} to exit`, async () => {
+            const now = workers(master) ?? [];
+            return now.length > 0 && now.every((pid) => !old.includes(pid));
+        }, 10000, this.proc);
     }
 
     /** GET the admin endpoint that reports what the running workers were configured with. */
