@@ -1,0 +1,238 @@
+// Every component under Pulumi mocks: names, labels, ports, annotations, parents, secrets.
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+
+interface Registered { type: string; name: string; inputs: Record<string, any> } // eslint-disable-line @typescript-eslint/no-explicit-any
+let registered: Registered[] = [];
+
+pulumi.runtime.setMocks({
+    newResource(args) {
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const outs: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "pulumi-nodejs:dynamic/canary:CanaryRelease") {
+            Object.assign(outs, { phase: "Initialized", promotedRevision: args.inputs.revision, promotedTemplate: args.inputs.template, primaryWeight: 100, canaryWeight: 0 });
+        }
+        if (args.type === "pulumi-nodejs:dynamic/canary:LinkerdCertificates") {
+            Object.assign(outs, { trustAnchorPEM: "ROOT-PEM", trustAnchorKeyPEM: "ROOT-KEY", issuerCertPEM: "ISSUER-PEM", issuerKeyPEM: "ISSUER-KEY" });
+        }
+        return { id: `${args.name}-id`, state: outs };
+    },
+    call: (args) => args.inputs,
+}, "canary", "unit", false);
+
+// modules under test after setMocks
+import { revisionOf, withRole } from "../../../components/canaryApp";
+import { ConfigSource, readStackConfig, StackConfig } from "../../../components/config";
+import { deployStack } from "../../../components/stack";
+import { Podinfo } from "../../../components/podinfo";
+
+function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply(resolve));
+}
+
+function source(values: Record<string, unknown>, kubeconfig?: string): ConfigSource {
+    const text = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+    return {
+        get: (k) => (values[k] === undefined ? undefined : text(values[k])),
+        getObject: <T>(k: string) => (values[k] === undefined ? undefined : (JSON.parse(text(values[k])) as T)),
+        getSecret: (k) => (k === "kubeconfig" && kubeconfig !== undefined ? pulumi.secret(kubeconfig) : undefined),
+    };
+}
+
+const walkthrough = {
+    analysis: {
+        interval: "30s", threshold: 5, maxWeight: 50, stepWeight: 10,
+        webhooks: [{ name: "acceptance-test", type: "pre-rollout", url: "http://flagger-loadtester.test/", timeout: "30s", metadata: { type: "bash", cmd: "curl" } }],
+    },
+};
+
+/** Lets the mocked registrations settle. */
+async function settle(outputs: { phase: pulumi.Output<string>; revision: pulumi.Output<string> }): Promise<void> {
+    await promiseOf(outputs.phase);
+    await promiseOf(outputs.revision);
+    await new Promise((r) => setTimeout(r, 50));
+}
+
+const one = (type: string, name: string) => {
+    const found = registered.filter((r) => r.type === type && r.name === name);
+    assert.equal(found.length, 1, `${type} ${name}: registered ${found.length} times; have ${registered.map((r) => `${r.type} ${r.name}`).join(", ")}`);
+    return found[0].inputs;
+};
+
+describe("deployStack (nginx walkthrough)", () => {
+    let cfg: StackConfig;
+    let out: ReturnType<typeof deployStack>;
+    before(async () => {
+        registered = [];
+        cfg = readStackConfig(source(walkthrough, "apiVersion: v1\nkind: Config\n"));
+        out = deployStack(cfg);
+        await settle(out);
+    });
+
+    it("uses one Kubernetes provider on the kind context, with the kubeconfig", () => {
+        const p = one("pulumi:providers:kubernetes", "k8s");
+        assert.equal(p.context, "kind-kind");
+        assert.equal(JSON.stringify(p.kubeconfig).includes("kind: Config"), true, JSON.stringify(p.kubeconfig));
+    });
+
+    it("canary Deployment: desired template, 0 replicas owned by the release, podinfo ports and probes", () => {
+        const d = one("kubernetes:apps/v1:Deployment", "podinfo-canary");
+        assert.equal(d.metadata.name, "podinfo-canary");
+        assert.equal(d.metadata.namespace, "test");
+        assert.equal(d.metadata.annotations["pulumi.com/patchForce"], "true");
+        assert.equal(d.spec.replicas, 0);
+        assert.deepEqual(d.spec.selector, { matchLabels: { app: "podinfo-canary" } });
+        assert.deepEqual(d.spec.template.metadata.labels, { "app.kubernetes.io/name": "podinfo", app: "podinfo-canary" });
+        assert.deepEqual(d.spec.template.metadata.annotations, { "prometheus.io/scrape": "true", "prometheus.io/port": "9797" });
+        const c = d.spec.template.spec.containers[0];
+        assert.equal(c.image, "ghcr.io/stefanprodan/podinfo:6.5.3");
+        assert.deepEqual(c.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]), [["http", 9898], ["http-metrics", 9797], ["grpc", 9999]]);
+        assert.deepEqual(c.readinessProbe.exec.command, ["podcli", "check", "http", "localhost:9898/readyz"]);
+        assert.deepEqual(c.livenessProbe.exec.command, ["podcli", "check", "http", "localhost:9898/healthz"]);
+        assert.deepEqual(c.resources, { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "128Mi" } });
+    });
+
+    it("primary Deployment takes the release's promoted template with the primary label", () => {
+        const d = one("kubernetes:apps/v1:Deployment", "podinfo-primary");
+        assert.equal(d.spec.replicas, 2);
+        assert.deepEqual(d.spec.selector, { matchLabels: { app: "podinfo-primary" } });
+        assert.equal(d.spec.template.metadata.labels.app, "podinfo-primary");
+        assert.equal(d.spec.template.spec.containers[0].image, "ghcr.io/stefanprodan/podinfo:6.5.3");
+        assert.equal(d.metadata.annotations["pulumi.com/patchForce"], undefined);
+    });
+
+    it("Services: apex and primary select the primary pods, canary the canary pods, port http 9898", () => {
+        for (const [name, app] of [["podinfo", "podinfo-primary"], ["podinfo-primary", "podinfo-primary"], ["podinfo-canary", "podinfo-canary"]]) {
+            const s = one("kubernetes:core/v1:Service", name);
+            assert.equal(s.metadata.name, name);
+            assert.deepEqual(s.spec.selector, { app });
+            assert.deepEqual(s.spec.ports, [{ name: "http", port: 9898, targetPort: "http", protocol: "TCP" }]);
+        }
+    });
+
+    it("Ingress podinfo: nginx class, the host, apex backend, skipAwait", () => {
+        const i = one("kubernetes:networking.k8s.io/v1:Ingress", "podinfo");
+        assert.equal(i.metadata.annotations["pulumi.com/skipAwait"], "true");
+        assert.equal(i.spec.ingressClassName, "nginx");
+        assert.equal(i.spec.rules[0].host, "app.example.com");
+        assert.deepEqual(i.spec.rules[0].http.paths[0].backend, { service: { name: "podinfo", port: { number: 9898 } } });
+    });
+
+    it("CanaryRelease: target, revision, analysis, routing, metrics server; kubeconfig secret", async () => {
+        const r = one("pulumi-nodejs:dynamic/canary:CanaryRelease", "podinfo-release");
+        assert.deepEqual(r.target, { name: "podinfo", namespace: "test" });
+        assert.match(r.revision, /^[0-9a-f]{16}$/);
+        assert.equal(r.routing, "nginx");
+        assert.equal(r.ingressName, "podinfo");
+        assert.equal(r.canaryReplicas, 2);
+        assert.equal(r.retry, false);
+        assert.equal(r.analysis.intervalSeconds, 30);
+        assert.deepEqual(r.metricsServer, { service: "prometheus", namespace: "monitoring", port: 9090 });
+        assert.equal(r.template.metadata.labels.app, "podinfo-canary");
+        assert.equal(typeof r.__provider, "string");
+        const podinfo = registered.find((x) => x.type === "canary:app:Podinfo");
+        assert.ok(podinfo);
+        assert.equal(await promiseOf(out.revision), r.revision);
+    });
+
+    it("CanaryFinalize follows the release's promoted revision and phase", () => {
+        const f = one("pulumi-nodejs:dynamic/canary:CanaryFinalize", "podinfo-finalize");
+        const r = one("pulumi-nodejs:dynamic/canary:CanaryRelease", "podinfo-release");
+        assert.equal(f.revision, r.revision);
+        assert.equal(f.phase, "Initialized");
+        assert.equal(f.readyTimeoutSeconds, 300);
+    });
+
+    it("ingress-nginx: chart with metrics on and scrape annotations", () => {
+        const h = one("kubernetes:helm.sh/v3:Release", "ingress-nginx");
+        assert.equal(h.chart, "ingress-nginx");
+        assert.equal(h.repositoryOpts.repo, "https://kubernetes.github.io/ingress-nginx");
+        assert.deepEqual(h.values.controller.metrics, { enabled: true, port: 10254 });
+        assert.deepEqual(h.values.controller.podAnnotations, { "prometheus.io/scrape": "true", "prometheus.io/port": "10254" });
+    });
+
+    it("Prometheus: 5s scrape interval, jobs for ingress-nginx, linkerd, istio and app pods", () => {
+        const cm = one("kubernetes:core/v1:ConfigMap", "prometheus");
+        const conf = JSON.parse(cm.data["prometheus.yml"]);
+        assert.equal(conf.global.scrape_interval, "5s");
+        assert.deepEqual(conf.scrape_configs.map((j: { job_name: string }) => j.job_name), ["ingress-nginx", "linkerd-proxy", "istio-envoy", "kubernetes-pods"]);
+        const svc = one("kubernetes:core/v1:Service", "prometheus");
+        assert.deepEqual([svc.metadata.name, svc.metadata.namespace, svc.spec.ports[0].port], ["prometheus", "monitoring", 9090]);
+    });
+
+    it("loadtester: flagger-loadtester Deployment and Service on port 80", () => {
+        const d = one("kubernetes:apps/v1:Deployment", "loadtester");
+        assert.equal(d.metadata.name, "flagger-loadtester");
+        assert.match(d.spec.template.spec.containers[0].image, /^ghcr\.io\/fluxcd\/flagger-loadtester:\d/);
+        const s = one("kubernetes:core/v1:Service", "loadtester");
+        assert.deepEqual(s.spec.ports, [{ name: "http", port: 80, protocol: "TCP", targetPort: "http" }]);
+    });
+
+    it("no mesh is installed for nginx routing", () => {
+        assert.equal(registered.filter((r) => r.type === "canary:infra:Linkerd" || r.type === "canary:infra:Istio").length, 0);
+    });
+});
+
+describe("components: parents and secrets", () => {
+    it("children are parented to their component (URN type chain) and the kubeconfig stays secret", async () => {
+        registered = [];
+        const p = new Podinfo("podinfo", {
+            namespace: "test", routing: "nginx", analysis: readStackConfig(source({})).release.analysis,
+            metricsServer: { url: "http://prometheus:9090" }, kubeconfig: "secret-kubeconfig",
+        });
+        const canaryUrn = await promiseOf(p.app.canary!.urn);
+        assert.match(canaryUrn, /::canary:app:CanaryApp\$kubernetes:apps\/v1:Deployment::podinfo-canary$/);
+        assert.match(await promiseOf(p.app.urn), /::canary:app:Podinfo\$canary:app:CanaryApp::podinfo$/);
+        const releaseUrn = await promiseOf(p.app.release!.urn);
+        assert.match(releaseUrn, /canary:app:CanaryApp\$pulumi-nodejs:dynamic\/canary:CanaryRelease::podinfo-release$/);
+        assert.equal(await pulumi.isSecret(p.app.release!.kubeconfig), true);
+    });
+
+    it("release switched off: no release, the primary takes the template directly", async () => {
+        registered = [];
+        const cfg = readStackConfig(source({ releaseEnabled: false, installIngressNginx: false, installPrometheus: false, installLoadtester: false }));
+        const out = deployStack(cfg);
+        await settle(out);
+        assert.equal(registered.filter((r) => r.type.startsWith("pulumi-nodejs:")).length, 0);
+        assert.equal(registered.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").length, 0);
+        const d = one("kubernetes:apps/v1:Deployment", "podinfo-primary");
+        assert.equal(d.spec.template.metadata.labels.app, "podinfo-primary");
+        assert.equal(await promiseOf(out.phase), "Disabled");
+    });
+});
+
+describe("deployStack (linkerd on minikube)", () => {
+    before(async () => {
+        registered = [];
+        const cfg = readStackConfig(source({ cluster: "minikube", routing: "linkerd", installLinkerd: true, installIngressNginx: false }));
+        await settle(deployStack(cfg));
+    });
+    it("Linkerd: CRDs, control plane with the minted certificates, issuer key secret", () => {
+        const certs = one("pulumi-nodejs:dynamic/canary:LinkerdCertificates", "linkerd-certs");
+        assert.deepEqual([certs.trustDomainRoot, certs.issuerName, certs.trustAnchorValidityHours, certs.issuerValidityHours], ["root.linkerd.cluster.local", "identity.linkerd.cluster.local", 87600, 8760]);
+        assert.equal(one("kubernetes:helm.sh/v3:Release", "linkerd-crds").chart, "linkerd-crds");
+        const cp = one("kubernetes:helm.sh/v3:Release", "linkerd-control-plane");
+        assert.equal(cp.values.identityTrustAnchorsPEM, "ROOT-PEM");
+        assert.deepEqual(cp.values.identity.issuer.tls, { crtPEM: "ISSUER-PEM", keyPEM: "ISSUER-KEY" });
+    });
+    it("the app namespace and pods are meshed, no Ingress, routing linkerd/httproute", () => {
+        assert.equal(one("kubernetes:core/v1:Namespace", "test").metadata.annotations["linkerd.io/inject"], "enabled");
+        assert.equal(registered.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:Ingress").length, 0);
+        const r = one("pulumi-nodejs:dynamic/canary:CanaryRelease", "podinfo-release");
+        assert.deepEqual([r.routing, r.linkerdRoute, r.ingressName], ["linkerd", "httproute", undefined]);
+        assert.equal(one("pulumi:providers:kubernetes", "k8s").context, "minikube");
+    });
+});
+
+describe("revision", () => {
+    const t = { metadata: { labels: {} }, spec: { containers: [{ name: "podinfod", image: "podinfo:6.5.3" }] } };
+    it("is stable across key order and changes with the image or referenced data", () => {
+        const same = { spec: { containers: [{ image: "podinfo:6.5.3", name: "podinfod" }] }, metadata: { labels: {} } };
+        assert.equal(revisionOf(t), revisionOf(same));
+        assert.notEqual(revisionOf(t), revisionOf({ ...t, spec: { containers: [{ name: "podinfod", image: "podinfo:6.5.4" }] } }));
+        assert.notEqual(revisionOf(t, [{ a: "1" }]), revisionOf(t, [{ a: "2" }]));
+    });
+    it("withRole sets the selector label per role and keeps the rest", () => {
+        assert.deepEqual(withRole({ metadata: { labels: { x: "y" } }, spec: {} }, "podinfo", "primary").metadata, { labels: { x: "y", app: "podinfo-primary", "app.kubernetes.io/name": "podinfo" } });
+    });
+});
