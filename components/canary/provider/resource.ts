@@ -16,7 +16,6 @@ const TSCONFIG = path.join(__dirname, "..", "..", "..", "tsconfig.json");
 
 /** Requires an implementation module from inside a provider method (also in the provider process). */
 export function load(modulePath: string, tsNode: string, tsconfig: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const exts = (require as unknown as { extensions: Record<string, unknown> }).extensions;
     if (exts[".ts"] === undefined) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -8,7 +8,9 @@ import { StatusStore } from "../engine/scheduler";
 import { EventSink } from "../events/sink";
 import { WebhookClient } from "../hooks/client";
 import { KubeApi } from "../kube/api";
+import { assess } from "../metrics/assess";
 import { MetricProvider } from "../metrics/provider";
+import { renderCheck } from "../metrics/templates";
 import { Router } from "../routers/router";
 import { LinkerdRoute, MetricsServer, Routing } from "./types";
 
@@ -61,9 +63,6 @@ export function seamsFor(inputs: SeamInputs): Seams {
 /** Evaluates one check: render, query, assess. Never throws (a render error is a failed check). */
 export function metricChecker(metrics: MetricProvider, routing: Routing, target: Target, ingress?: string): (check: MetricCheck) => Promise<CheckResult> {
     return async (check) => {
-        // required here so that this module loads without the metrics modules' dependencies in tests
-        const { renderCheck } = require("../metrics/templates") as typeof import("../metrics/templates");
-        const { assess } = require("../metrics/assess") as typeof import("../metrics/assess");
         let promql: string;
         try {
             promql = renderCheck(check, routing, target, ingress);

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 interface Registered { type: string; name: string; inputs: Record<string, any> } // eslint-disable-line @typescript-eslint/no-explicit-any
 let registered: Registered[] = [];
 
-pulumi.runtime.setMocks({
+void pulumi.runtime.setMocks({
     newResource(args) {
         registered.push({ type: args.type, name: args.name, inputs: args.inputs });
         const outs: Record<string, unknown> = { ...args.inputs };
