@@ -118,6 +118,7 @@ describe("integration: canary releases against real NGINX, Prometheus and hey", 
         const state = await s.release(s.context(spec([s.acceptanceHook(), s.loadHook()]), hooks));
 
         assert.strictEqual(state.phase, "Failed");
+        console.log(`      rolled back: ${state.message}`);
         assert.strictEqual(state.failedRevision, "rev-v2");
         const halt = /^Halt podinfo\.it-5xx advancement success rate (\d+\.\d\d)% < 99%$/;
         const msgs = s.messages();
@@ -153,6 +154,7 @@ describe("integration: canary releases against real NGINX, Prometheus and hey", 
         const state = await s.release(s.context(spec([s.acceptanceHook(), s.loadHook()]), hooks));
 
         assert.strictEqual(state.phase, "Failed");
+        console.log(`      rolled back: ${state.message}`);
         const halt = /^Halt podinfo\.it-slow advancement request duration ([\d.]+)(ms|s) > 500ms$/;
         const msgs = s.messages();
         assert.deepStrictEqual(msgs.slice(0, 3), [...opening(ns), `Advance ${ID(ns)} canary weight 10`]);
@@ -176,6 +178,7 @@ describe("integration: canary releases against real NGINX, Prometheus and hey", 
         const state = await s.release(s.context(spec([s.acceptanceHook()]), hooks));
 
         assert.strictEqual(state.phase, "Failed");
+        console.log(`      rolled back: ${state.message}`);
         const noData = (metric: string, range: string) =>
             new RegExp(`^Halt podinfo\\.it-idle advancement no values found for metric "${metric}" \\(threshold ${range}\\): `);
         const msgs = s.messages();
@@ -213,6 +216,7 @@ describe("integration: canary releases against real NGINX, Prometheus and hey", 
         assert.ok(killedAt > 0, "prometheus was not killed");
         assert.strictEqual(s.prometheus.running, false);
         assert.strictEqual(state.phase, "Failed");
+        console.log(`      rolled back: ${state.message}`);
         const down = (metric: string) => new RegExp(`^Halt podinfo\\.it-promdown advancement Prometheus unreachable for metric "${metric}" .*ECONNREFUSED`);
         const msgs = s.messages();
         assert.deepStrictEqual(msgs.slice(0, 4), [...opening(ns), `Advance ${ID(ns)} canary weight 10`, `Advance ${ID(ns)} canary weight 20`]);
@@ -243,6 +247,7 @@ describe("integration: canary releases against real NGINX, Prometheus and hey", 
         const state = await s.release(s.context(spec([s.acceptanceHook(), s.loadHook()]), hooks));
 
         assert.strictEqual(state.phase, "Failed");
+        console.log(`      rolled back: ${state.message}`);
         const pre = new RegExp(`^Halt podinfo\\.it-prehook advancement pre-rollout check failed: acceptance-test: webhook "acceptance-test" \\(pre-rollout\\) POST .*: status 500: acceptance failed: http://127\\.0\\.0\\.1:\\d+/healthz answered 503, expected 200$`);
         const msgs = s.messages();
         assert.strictEqual(msgs[0], `New revision detected! Scaling up ${ID(ns)}`);

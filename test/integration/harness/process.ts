@@ -29,6 +29,18 @@ export async function freePort(): Promise<number> {
     });
 }
 
+/** Processes started and not yet exited: killed, by pid, if the test run itself exits first. */
+const live = new Set<Proc>();
+process.once("exit", () => {
+    for (const p of live) {
+        try {
+            process.kill(p.pid, "SIGKILL");
+        } catch {
+            // already gone
+        }
+    }
+});
+
 /** A process we started; `stop` signals exactly its pid. */
 export class Proc {
     private readonly exited: Promise<number | null>;
@@ -36,8 +48,10 @@ export class Proc {
     readonly output: string[] = [];
 
     constructor(readonly name: string, readonly child: ChildProcess) {
+        live.add(this);
         this.exited = new Promise((resolve) => {
             child.once("exit", (code, signal) => {
+                live.delete(this);
                 this.exitCode = code ?? (signal === null ? null : -1);
                 resolve(this.exitCode);
             });
