@@ -14,6 +14,27 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { e2eEnv } from "./harness";
 import { APP, REPLICAS, smokeProgram } from "../fixtures/smoke/program";
 
+/** The key Pulumi's state file uses to mark an encrypted (secret) value, and its value. */
+const SECRET_SIG = ["4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"] as const;
+
+/** The smoke stack's checkpoint in the file backend at `backendUrl` (file://DIR). */
+function stackStateFile(backendUrl: string): string {
+    const found: string[] = [];
+    const walk = (dir: string): void => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+            const p = path.join(dir, entry.name);
+            if (entry.isDirectory()) {
+                walk(p);
+            } else if (entry.name === "smoke.json" && dir.includes(`${path.sep}stacks`)) {
+                found.push(p);
+            }
+        }
+    };
+    walk(backendUrl.replace(/^file:\/\//, ""));
+    assert.strictEqual(found.length, 1, `expected one smoke.json checkpoint, found ${JSON.stringify(found)}`);
+    return found[0];
+}
+
 describe("e2e smoke: pulumi up / preview / destroy against kube-apiserver + kwok", function () {
     this.timeout(10 * 60_000);
     const namespace = `smoke-${process.pid}`;
@@ -53,10 +74,13 @@ describe("e2e smoke: pulumi up / preview / destroy against kube-apiserver + kwok
         assert.notStrictEqual(up.outputs.providerPid.value, process.pid);
         assert.notStrictEqual(up.outputs.providerPpid.value, process.pid);
         assert.match(argv[1], /@pulumi\/pulumi\/cmd\/dynamic-provider\/index\.js$/);
-        // The kubeconfig went in as a secret and stays one.
-        const state = await stack.exportStack();
-        const deploymentState = state.deployment.resources.find((r: { urn: string }) => r.urn.endsWith("::deployment"));
-        assert.strictEqual(deploymentState.outputs.kubeconfig["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270");
+        // The kubeconfig went in as a secret and stays one in the state file on disk
+        // (exportStack() would show it decrypted: the Automation API exports with --show-secrets).
+        const stateFile = stackStateFile(e2eEnv().envVars.PULUMI_BACKEND_URL);
+        const state = JSON.parse(fs.readFileSync(stateFile, "utf8"));
+        const deploymentState = state.checkpoint.latest.resources.find((r: { urn: string }) => r.urn.endsWith("::deployment"));
+        assert.strictEqual(deploymentState.outputs.kubeconfig[SECRET_SIG[0]], SECRET_SIG[1]);
+        assert.ok(!fs.readFileSync(stateFile, "utf8").includes("client-key-data"), `the kubeconfig is in clear in ${stateFile}`);
         // What the API server says, read from this process.
         const ns = await core.readNamespace({ name: namespace });
         assert.strictEqual(ns.metadata?.uid, up.outputs.namespaceUid.value);
