@@ -97,7 +97,7 @@ blocked() {
     if [ "$answer" = "SERVED" ]; then
         echo "$name $version: NOW SERVED by the Go module proxy ($module): add a wrapper module in toolchain/ and build it" >>"$TOOLCHAIN_ROOT/blocked.txt"
     else
-        echo "$name $version: NOT OBTAINABLE: $answer. $why" >>"$TOOLCHAIN_ROOT/blocked.txt"
+        echo "$name $version: NOT OBTAINABLE: ${answer%.}. $why" >>"$TOOLCHAIN_ROOT/blocked.txt"
     fi
 }
 
