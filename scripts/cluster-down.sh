@@ -3,7 +3,9 @@
 # start time, never by name), then remove the cluster's directory. Safe to run twice.
 set -euo pipefail
 
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/cluster-env.sh
 source "$REPO_ROOT/scripts/lib/cluster-env.sh"
 
 P=cluster-down

@@ -9,8 +9,11 @@
 #   npm run cluster:down stops exactly the recorded pids and removes it.
 set -euo pipefail
 
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/toolchain-env.sh
 source "$REPO_ROOT/scripts/lib/toolchain-env.sh"
+# shellcheck source=scripts/lib/cluster-env.sh
 source "$REPO_ROOT/scripts/lib/cluster-env.sh"
 
 P=cluster-up

@@ -11,7 +11,9 @@
 #   scripts/toolchain.sh --check       exit 1 unless the toolchain is complete
 set -euo pipefail
 
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/toolchain-env.sh
 source "$REPO_ROOT/scripts/lib/toolchain-env.sh"
 
 P=toolchain

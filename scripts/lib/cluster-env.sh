@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: its variables are used by the scripts
 # Where the e2e cluster keeps its state. Source it (after common.sh); it sets:
 #   CLUSTER_DIR   ${CANARY_CLUSTER_DIR:-$REPO_ROOT/.tmp/cluster}: certs, data, logs, pids, kubeconfig
 #   CLUSTER_PIDS  $CLUSTER_DIR/pids: one "<pid> <start time>" file per process cluster-up started

@@ -1,14 +1,15 @@
+# shellcheck shell=bash disable=SC2034  # sourced: its variables are used by the scripts
 # Where the e2e toolchain lives. Source it (after common.sh); it sets:
 #   TOOLCHAIN_KEY   versions of every component plus a hash of the wrapper modules
 #   TOOLCHAIN_ROOT  ${CANARY_TOOLCHAIN_DIR:-$HOME/.cache/pulumi-canary-toolchain}/$TOOLCHAIN_KEY
 #   TOOLCHAIN_BIN   $TOOLCHAIN_ROOT/bin (pulumi, kube-*, etcd, kwok)
 #   TOOLCHAIN_PULUMI_HOME  project-local PULUMI_HOME, outside the repo
 
-# shellcheck source=../../toolchain/versions.env
+# shellcheck source=toolchain/versions.env
 source "$REPO_ROOT/toolchain/versions.env"
 
 toolchain_hash() {
-    (cd "$REPO_ROOT/toolchain" && cat versions.env */go.mod */go.sum */tools.go) | sha256sum | cut -c1-10
+    (cd "$REPO_ROOT/toolchain" && cat versions.env ./*/go.mod ./*/go.sum ./*/tools.go) | sha256sum | cut -c1-10
 }
 
 TOOLCHAIN_KEY="pulumi-${PULUMI_VERSION}_k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_$(toolchain_hash)"
