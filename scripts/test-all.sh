@@ -55,9 +55,9 @@ lint_rc=0
 npm run --silent lint || lint_rc=$?
 [ "$lint_rc" -eq 0 ] || failed_tiers+=(lint)
 
-tier unit npx mocha 'test/unit/**/*.test.ts'
-tier integration npx mocha --timeout 300000 'test/integration/**/*.test.ts'
-tier e2e npx mocha --timeout 1800000 'test/e2e/**/*.test.ts'
+tier unit npm run --silent test:unit
+tier integration npm run --silent test:integration
+tier e2e npm run --silent test:e2e
 
 log "summary"
 passed=0 failed=0 skipped=0

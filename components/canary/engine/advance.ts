@@ -93,6 +93,8 @@ export function needs(state: ReleaseState, spec: AnalysisSpec): Needs {
     if (spec.skipAnalysis) return { canaryReady: true, hooks: ["rollback"], metrics: false };
     if (state.phase === "WaitingPromotion") return { canaryReady: true, hooks: ["rollback", "confirm-promotion"], metrics: false };
     if (!state.preRolloutDone) return { canaryReady: true, hooks: ["rollback", "pre-rollout", "confirm-traffic-increase"], metrics: false };
+    // pre-rollout passed but the first weight is still waiting on its gate: nothing to analyse yet
+    if (spec.iterations === 0 && state.step === 0) return { canaryReady: true, hooks: ["rollback", "confirm-traffic-increase"], metrics: false };
     const gate: HookType = isLastStep(state, spec) ? "confirm-promotion" : "confirm-traffic-increase";
     return { canaryReady: true, hooks: ["rollback", "rollout", gate], metrics: true };
 }
@@ -115,7 +117,7 @@ export function tick(target: Target, state: ReleaseState, spec: AnalysisSpec, ob
     const rb = obs.hooks.rollback;
     if (rb !== undefined && rb.ok) return rollback(target, state, now, msg.manualRollback(target));
 
-    // failed checks counted over the whole run
+    // failed checks counted over the whole run (reached here when the threshold was lowered mid-run)
     if (state.failedChecks >= spec.threshold) return rollback(target, state, now, `${msg.thresholdReached(target, state.failedChecks)}: ${state.message}`);
 
     // confirm-rollout gates scaling up the canary
@@ -158,6 +160,9 @@ export function tick(target: Target, state: ReleaseState, spec: AnalysisSpec, ob
         }
         return increaseWeight(target, started, spec, obs, [startEvent]);
     }
+
+    // the first weight waits on confirm-traffic-increase; a canary with no traffic is not analysed
+    if (spec.iterations === 0 && state.step === 0) return increaseWeight(target, state, spec, obs, []);
 
     // analysis of the current step: rollout hooks (load) and metrics
     const failures: string[] = [];
@@ -230,18 +235,19 @@ function failedCheck(target: Target, state: ReleaseState, spec: AnalysisSpec, no
     const next: ReleaseState = { ...state, failedChecks, message };
     const events: Action[] = failures.map((m) => ({ kind: "event", type: "Warning", message: m }));
     if (failedChecks >= spec.threshold) {
-        const rb = rollback(target, next, now, `${msg.thresholdReached(target, failedChecks)}: ${message}`);
+        // the state (and so the error of `pulumi up`) carries the failures; the event does not repeat them
+        const rb = rollback(target, next, now, `${msg.thresholdReached(target, failedChecks)}: ${message}`, msg.thresholdReached(target, failedChecks));
         return { ...rb, actions: [...events, ...rb.actions] };
     }
     return { state: next, actions: events, next: "interval" };
 }
 
 /** All traffic back to the primary, canary to zero, the revision recorded as failed. */
-export function rollback(target: Target, state: ReleaseState, now: number, reason: string): Step {
+export function rollback(target: Target, state: ReleaseState, now: number, reason: string, eventMessage: string = reason): Step {
     return {
         state: { ...state, phase: "Failed", failedRevision: state.revision, canaryWeight: 0, lastTransitionAt: now, message: reason },
         actions: [
-            { kind: "event", type: "Warning", message: reason },
+            { kind: "event", type: "Warning", message: eventMessage },
             { kind: "setRoutes", routes: ALL_TO_PRIMARY },
             { kind: "scaleCanary", replicas: 0 },
             { kind: "event", type: "Warning", message: msg.canaryFailed(target) },

@@ -85,12 +85,15 @@ async function wait(ctx: ReleaseContext, ms: number): Promise<void> {
 
 async function observe(ctx: ReleaseContext, state: ReleaseState): Promise<Observations> {
     const need = needs(state, ctx.spec);
+    // readiness first: while the canary is not ready only a manual rollback can change anything,
+    // so acceptance tests, gates and load tests are not called for nothing
+    const canaryReady = need.canaryReady ? await canaryReadiness(ctx) : undefined;
+    const hookTypes = canaryReady?.ready === false ? need.hooks.filter((t) => t === "rollback") : need.hooks;
     const hooks: Partial<Record<HookType, GateResult>> = {};
-    for (const type of need.hooks) {
+    for (const type of hookTypes) {
         const result = await runHooks(ctx, state, type);
         if (result !== undefined) hooks[type] = result;
     }
-    const canaryReady = need.canaryReady ? await canaryReadiness(ctx) : undefined;
     // metrics only once the canary serves: a not-ready canary is handled by the deadline check
     const metrics = need.metrics && canaryReady?.ready === true ? await Promise.all(ctx.spec.metrics.map((m) => ctx.checkMetric(m))) : undefined;
     return { now: ctx.clock.now(), canaryReady, hooks, metrics };

@@ -94,7 +94,7 @@ describe("engine transitions", () => {
         assert.deepStrictEqual(r.routes.at(-1), { primary: 100, canary: 0 });
         assert.deepStrictEqual(r.scales, ["up", 0]);
         assert.strictEqual(maxCanary(r), 20, "never advanced past the failing step");
-        assert.strictEqual(r.events.filter((e) => e === halt).length, 5);
+        assert.strictEqual(r.events.filter((e) => e === halt).length, 5, "each failure is one warning, not repeated by the rollback event");
         assert.ok(r.final.message.startsWith("Rolling back podinfo.test failed checks threshold reached 5"), r.final.message);
         assert.ok(r.final.message.includes("91.60% < 99%"), "the reason carries value and threshold");
         assert.strictEqual(r.events.at(-1), "Canary failed! Scaling down podinfo.test");
@@ -174,6 +174,17 @@ describe("engine transitions", () => {
         assert.strictEqual(r.final.phase, "Promoting");
         assert.deepStrictEqual(r.routes.map((x) => x.canary), [10, 20, 30, 40, 50]);
         assert.ok(r.ticks > 7);
+    });
+
+    it("a closed confirm-traffic-increase gate at the first step waits at weight 0 without analysing", () => {
+        const r = drive(spec({ threshold: 2, webhooks: [hook("confirm-traffic-increase", "gate")] }), {
+            hooks: (n, t) => (t === "confirm-traffic-increase" && n < 6 ? fail("gate: 403") : ok()),
+            metrics: () => [{ pass: false, message: "no values found (no traffic at weight 0)" }],
+        });
+        // metrics fail once traffic flows, so the run ends Failed; but only after the gate opened
+        assert.strictEqual(r.final.phase, "Failed");
+        assert.strictEqual(maxCanary(r), 10, "weight 10 was reached after the gate opened");
+        assert.ok(r.ticks >= 7, `waited for the gate (${r.ticks} ticks)`);
     });
 
     it("confirm-promotion waits in WaitingPromotion, then promotes", () => {

@@ -13,6 +13,6 @@ export function spec(over: Partial<AnalysisSpec> = {}): AnalysisSpec {
     };
 }
 
-export function hook(type: HookType, name = type): Webhook {
+export function hook(type: HookType, name: string = type): Webhook {
     return { name, type, url: `http://loadtester.test/${name}`, timeoutSeconds: 5, retries: 0, metadata: {} };
 }

@@ -128,6 +128,15 @@ describe("scheduler", () => {
         assert.strictEqual(ctx.kube.replicas, 0);
     });
 
+    it("does not call acceptance tests or load tests while the canary is not ready", async () => {
+        const ctx = context({ spec: spec({ intervalSeconds: 10, progressDeadlineSeconds: 30, webhooks: [hook("pre-rollout", "acceptance"), hook("rollout", "load-test")] }) });
+        ctx.kube.getDeployment = async () => ({ exists: true, replicas: 2, readyReplicas: 0, updatedReplicas: 2, observed: true });
+        const final = await runRelease(ctx, begin(ctx));
+        assert.strictEqual(final.phase, "Failed");
+        assert.match(final.message, /progress deadline exceeded/);
+        assert.deepStrictEqual(ctx.hooks.calls, []);
+    });
+
     it("finalize sends traffic to the primary and runs post-rollout hooks", async () => {
         const ctx = context({ spec: spec({ webhooks: [hook("post-rollout", "notify-done")] }) });
         ctx.kube.replicas = 2;
