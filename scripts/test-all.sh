@@ -9,7 +9,7 @@ log() { printf '\n=== %s\n' "$*"; }
 
 # Debian packages the integration and e2e tiers start for real.
 # binary:package pairs; only what is missing is installed.
-APT_NEEDS=(prometheus:prometheus nginx:nginx hey:hey openssl:openssl)
+APT_NEEDS=(prometheus:prometheus nginx:nginx hey:hey etcd:etcd-server openssl:openssl curl:curl setsid:util-linux)
 missing=()
 for pair in "${APT_NEEDS[@]}"; do
     bin=${pair%%:*} pkg=${pair##*:}
@@ -21,6 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# the package's own etcd service (if a service manager started one) is not used by the tests
+systemctl disable --now etcd >/dev/null 2>&1 || true
+export PATH="/usr/local/go/bin:$PATH"
 
 log "npm ci"
 npm ci --no-audit --no-fund
