@@ -25,15 +25,7 @@ export interface HttpWebhookOptions {
 }
 
 /** Body sent to a hook: Flagger's CanaryWebhookPayload, plus the seam's top-level event fields. */
-export interface WebhookBody {
-    readonly name: string;
-    readonly namespace: string;
-    readonly phase: string;
-    readonly checksum: string;
-    readonly metadata: Readonly<Record<string, string>>;
-    readonly eventMessage?: string;
-    readonly eventType?: string;
-}
+export type WebhookBody = HookPayload;
 
 /**
  * The JSON a hook receives. Metadata is the hook's merged with the payload's; for event hooks
