@@ -1,0 +1,320 @@
+// e2e release: real `pulumi up`s of the release stack (test/fixtures/release-stack) against the
+// run's kube-apiserver + kwok cluster, with the REAL CanaryRelease and CanaryFinalize dynamic
+// providers, metrics from a real Prometheus scraping an ingress-nginx-shaped test exporter.
+// One stack is driven through successive ups; every scenario asserts what the API server holds.
+//
+// The Kubernetes objects of the graph are KubeApply dynamic resources, a test-only stand-in for
+// the pulumi-kubernetes provider, which the Go module proxy does not serve (kube-apply.ts).
+import * as assert from "assert";
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as k8s from "@kubernetes/client-node";
+import { LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { e2eEnv } from "./harness";
+import { APP, PODINFO, ReleaseProgramOptions, releaseProgram } from "../fixtures/release-stack/program";
+import { GOOD, ReleaseMetrics, startReleaseMetrics } from "../fixtures/release-stack/metrics";
+import { NodeLeases } from "../fixtures/release-stack/node-leases";
+import { UpChildOptions } from "../fixtures/release-stack/up-child";
+
+const WEIGHT = "nginx.ingress.kubernetes.io/canary-weight";
+const STATUS_CM = `${APP}-canary-status`;
+const PROJECT = "pulumi-canary-release";
+const STACK = "release";
+
+const is404 = (e: unknown): boolean => e instanceof k8s.ApiException && e.code === 404;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (s: string) => process.stdout.write(s);
+
+describe("e2e release: canary releases inside real `pulumi up`s (nginx routing, Prometheus metrics)", function () {
+    this.timeout(20 * 60_000);
+    const namespace = `release-${process.pid}`;
+    let core: k8s.CoreV1Api;
+    let apps: k8s.AppsV1Api;
+    let net: k8s.NetworkingV1Api;
+    let metrics: ReleaseMetrics | undefined;
+    let leases: NodeLeases | undefined;
+    let stack: Stack;
+    let workDir: string;
+    let program: ReleaseProgramOptions;
+    let destroyed = false;
+    let badUpMs = 0;
+    const timings: Record<string, number> = {};
+    const children: number[] = [];
+
+    /** Drives the stack with these program options. */
+    async function select(over: Partial<ReleaseProgramOptions>): Promise<Stack> {
+        program = { ...program, ...over };
+        const env = e2eEnv();
+        return LocalWorkspace.createOrSelectStack(
+            { stackName: STACK, projectName: PROJECT, program: releaseProgram(program) },
+            { workDir, pulumiCommand: env.pulumiCommand, envVars: env.envVars },
+        );
+    }
+
+    async function up(over: Partial<ReleaseProgramOptions>): Promise<{ result: UpResult; out: string; ms: number }> {
+        stack = await select(over);
+        let out = "";
+        const t0 = Date.now();
+        const result = await stack.up({ onOutput: (s) => { out += s; log(s); } });
+        return { result, out, ms: Date.now() - t0 };
+    }
+
+    async function failingUp(over: Partial<ReleaseProgramOptions>): Promise<{ error: Error; out: string; ms: number }> {
+        stack = await select(over);
+        let out = "";
+        const t0 = Date.now();
+        try {
+            await stack.up({ onOutput: (s) => { out += s; log(s); } });
+        } catch (e) {
+            return { error: e as Error, out, ms: Date.now() - t0 };
+        }
+        throw new Error("pulumi up succeeded, expected it to fail");
+    }
+
+    const image = (v: string) => `${PODINFO}:${v}`;
+
+    async function deployment(role: "primary" | "canary"): Promise<{ image: string; replicas: number; ready: number }> {
+        const d = await apps.readNamespacedDeployment({ name: `${APP}-${role}`, namespace });
+        return { image: d.spec?.template.spec?.containers[0].image ?? "", replicas: d.spec?.replicas ?? -1, ready: d.status?.readyReplicas ?? 0 };
+    }
+
+    /** The canary Ingress's weight; 0 when the annotation is absent. */
+    async function canaryWeight(): Promise<number> {
+        const ing = await net.readNamespacedIngress({ name: `${APP}-canary`, namespace });
+        assert.strictEqual(ing.metadata?.annotations?.["nginx.ingress.kubernetes.io/canary"], "true");
+        return Number(ing.metadata?.annotations?.[WEIGHT] ?? "0");
+    }
+
+    /** Messages of the release's events (reason Synced, source pulumi-canary), oldest first. */
+    async function releaseEvents(): Promise<string[]> {
+        const list = await core.listNamespacedEvent({ namespace });
+        return list.items
+            .filter((e) => e.source?.component === "pulumi-canary" && e.reason === "Synced")
+            .sort((a, b) => Number(a.metadata?.resourceVersion) - Number(b.metadata?.resourceVersion))
+            .map((e) => e.message ?? "");
+    }
+
+    /** Asserts `wanted` patterns appear in `messages` in this order; returns the index after the last. */
+    function assertInOrder(messages: string[], wanted: RegExp[], from = 0): number {
+        let i = from;
+        for (const w of wanted) {
+            while (i < messages.length && !w.test(messages[i])) i++;
+            assert.ok(i < messages.length, `event ${w} not found in order after index ${from}: ${JSON.stringify(messages.slice(from), null, 1)}`);
+            i++;
+        }
+        return i;
+    }
+
+    async function statusAnnotations(): Promise<Record<string, string>> {
+        const cm = await core.readNamespacedConfigMap({ name: STATUS_CM, namespace });
+        return cm.metadata?.annotations ?? {};
+    }
+
+    async function revisionOutput(): Promise<string> {
+        return (await stack.outputs()).revision.value as string;
+    }
+
+    before(async function () {
+        const env = e2eEnv();
+        const kc = new k8s.KubeConfig();
+        kc.loadFromString(env.kubeconfig);
+        core = kc.makeApiClient(k8s.CoreV1Api);
+        apps = kc.makeApiClient(k8s.AppsV1Api);
+        net = kc.makeApiClient(k8s.NetworkingV1Api);
+        // workaround for the cluster's flapping kwok nodes (node-leases.ts says why)
+        leases = new NodeLeases(kc);
+        await leases.start();
+        workDir = path.join(env.runDir, "release");
+        fs.mkdirSync(workDir, { recursive: true });
+        const promDir = path.join(env.runDir, "release-prometheus");
+        fs.mkdirSync(promDir, { recursive: true });
+        metrics = await startReleaseMetrics(namespace, promDir);
+        program = { kubeconfig: env.kubeconfig, namespace, image: image("6.5.3"), metricsUrl: metrics.url, analysis: {}, retry: false };
+    });
+
+    after(async function () {
+        this.timeout(5 * 60_000);
+        for (const pid of children) {
+            try {
+                process.kill(-pid, "SIGKILL");
+            } catch {
+                // already gone
+            }
+        }
+        try {
+            if (stack !== undefined && !destroyed) {
+                await stack.cancel().catch(() => undefined);
+                await stack.destroy({ onOutput: log }).catch((e) => process.stderr.write(`release: cleanup destroy failed: ${e}\n`));
+            }
+        } finally {
+            leases?.stop();
+            await metrics?.stop();
+            process.stdout.write(`\nrelease e2e timings (ms): ${JSON.stringify(timings)}\n`);
+        }
+    });
+
+    it("(1) the first up initializes: primary on 6.5.3, canary at 0, no canary weight, phase Initialized", async function () {
+        const { result, ms } = await up({ image: image("6.5.3") });
+        timings.initialize = ms;
+
+        assert.strictEqual(result.summary.result, "succeeded");
+        assert.strictEqual(result.outputs.phase.value, "Initialized");
+        assert.deepStrictEqual(await deployment("primary"), { image: image("6.5.3"), replicas: 2, ready: 2 });
+        assert.strictEqual((await deployment("canary")).replicas, 0);
+        assert.strictEqual(await canaryWeight(), 0);
+        assert.strictEqual(result.outputs.canaryWeight.value, 0);
+        assertInOrder(await releaseEvents(), [/^Initialization done! podinfo\./]);
+    });
+
+    it("(2) 6.5.4 with good metrics is analysed step by step and promoted", async function () {
+        metrics?.exporter.set(GOOD);
+        const before = (await releaseEvents()).length;
+        const { result, out, ms } = await up({ image: image("6.5.4") });
+        timings.promote = ms;
+
+        assert.strictEqual(result.summary.result, "succeeded");
+        assert.strictEqual(result.outputs.phase.value, "Promoting");
+        assert.strictEqual(result.outputs.finalPhase.value, "Succeeded");
+        assert.deepStrictEqual(await deployment("primary"), { image: image("6.5.4"), replicas: 2, ready: 2 });
+        const canary = await deployment("canary");
+        assert.strictEqual(canary.image, image("6.5.4"));
+        assert.strictEqual(canary.replicas, 0);
+        assert.strictEqual(await canaryWeight(), 0);
+        assertInOrder(await releaseEvents(), [
+            /^New revision detected! Scaling up podinfo\./,
+            /^Advance podinfo\.\S+ canary weight 25$/,
+            /^Advance podinfo\.\S+ canary weight 50$/,
+            /^Copying podinfo\./,
+            /^Promotion completed! Scaling down podinfo\./,
+        ], before);
+        // the provider's progress lines reached the CLI's output
+        assert.match(out, /\[podinfo\.\S+\] new revision [0-9a-f]{12}: 2 steps every 2s up to 50%/);
+        assert.match(out, /\[podinfo\.\S+\] - Advance podinfo\.\S+ canary weight 50/);
+        assert.match(out, /\[podinfo\.\S+\] promoting revision/);
+        const status = await statusAnnotations();
+        assert.strictEqual(status["canary.pulumi.com/phase"], "Succeeded");
+        assert.strictEqual(status["canary.pulumi.com/promoted-revision"], result.outputs.revision.value);
+    });
+
+    it("(3) 6.5.5 at 80% success is rolled back: up fails naming the check, primary stays on 6.5.4", async function () {
+        metrics?.exporter.set({ successRatio: 0.8 });
+        const { error, ms } = await failingUp({ image: image("6.5.5") });
+        timings.rollback = ms;
+        badUpMs = ms;
+
+        assert.match(error.message, /success rate 80(\.0+)?% < 99%/);
+        assert.deepStrictEqual(await deployment("primary"), { image: image("6.5.4"), replicas: 2, ready: 2 });
+        assert.strictEqual((await deployment("canary")).replicas, 0);
+        assert.strictEqual(await canaryWeight(), 0);
+        const status = await statusAnnotations();
+        assert.strictEqual(status["canary.pulumi.com/phase"], "Failed");
+        const revision = await revisionOutput(); // the stack's outputs are those of the last successful up
+        assert.notStrictEqual(status["canary.pulumi.com/failed-revision"], revision);
+        assert.match(status["canary.pulumi.com/failed-revision"], /^[0-9a-f]{16}$/);
+        assert.match(status["canary.pulumi.com/message"], /success rate 80(\.0+)?% < 99%/);
+        assertInOrder(await releaseEvents(), [/^Rolling back podinfo\.\S+ failed checks threshold reached 2/, /^Canary failed!/]);
+    });
+
+    it("(4) the same bad revision fails fast without touching traffic; retry=true analyses it again", async function () {
+        const failed = (await statusAnnotations())["canary.pulumi.com/failed-revision"];
+        const events = (await releaseEvents()).length;
+        const { error, ms } = await failingUp({ image: image("6.5.5") });
+        timings.refused = ms;
+
+        assert.match(error.message, new RegExp(`revision ${failed} of podinfo\\.\\S+ already failed analysis`));
+        assert.strictEqual(await canaryWeight(), 0);
+        assert.strictEqual((await deployment("canary")).replicas, 0);
+        assert.strictEqual((await releaseEvents()).length, events, "a refused revision records no event");
+        // a full analysis takes at least interval x steps (2 s x 2) plus the threshold's failures;
+        // the refusal costs only the CLI's own run
+        assert.ok(ms < badUpMs - 3000, `refusal took ${ms} ms, the analysed failure ${badUpMs} ms`);
+
+        const retried = await failingUp({ image: image("6.5.5"), retry: true });
+        timings.retried = retried.ms;
+        assert.match(retried.error.message, /success rate 80(\.0+)?% < 99%/);
+        assertInOrder(await releaseEvents(), [/^New revision detected!/, /^Rolling back podinfo\.\S+ failed checks threshold reached 2/], events);
+        assert.deepStrictEqual(await deployment("primary"), { image: image("6.5.4"), replicas: 2, ready: 2 });
+        assert.strictEqual(await canaryWeight(), 0);
+    });
+
+    it("(5) an up SIGKILLed mid-release leaves the canary weighted; the next up converges and promotes", async function () {
+        const env = e2eEnv();
+        metrics?.exporter.set(GOOD);
+        await sleep(11_000); // the 10 s windows forget the 80% traffic
+        const slow: ReleaseProgramOptions = { ...program, image: image("6.5.6"), retry: false, analysis: { intervalSeconds: 3, stepWeight: 10 } };
+        const optionsFile = path.join(env.runDir, "release-up-child.json");
+        const childOptions: UpChildOptions = {
+            stackName: STACK, projectName: PROJECT, workDir,
+            pulumiRoot: path.dirname(path.dirname(env.pulumiCommand.command)),
+            envVars: env.envVars, program: slow,
+        };
+        fs.writeFileSync(optionsFile, JSON.stringify(childOptions), { mode: 0o600 });
+        const tsNode = require.resolve("ts-node/dist/bin.js");
+        const child = spawn(process.execPath, [tsNode, "--transpile-only", path.join(__dirname, "..", "fixtures", "release-stack", "up-child.ts"), optionsFile], {
+            detached: true, // its own process group: the CLI and the provider process die with it
+            stdio: ["ignore", "pipe", "pipe"],
+            env: { ...process.env },
+        });
+        assert.ok(child.pid !== undefined);
+        children.push(child.pid);
+        let childOut = "";
+        child.stdout?.on("data", (b: Buffer) => { childOut += b.toString(); log(b.toString()); });
+        child.stderr?.on("data", (b: Buffer) => { childOut += b.toString(); log(b.toString()); });
+        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+        const t0 = Date.now();
+        let weight = 0;
+        while (weight === 0) {
+            assert.ok(Date.now() - t0 < 180_000, `no canary weight within 180 s; child output:\n${childOut}`);
+            assert.ok(child.exitCode === null, `the up ended before the canary got weight:\n${childOut}`);
+            await sleep(250);
+            weight = await canaryWeight().catch(() => 0);
+        }
+        process.kill(-child.pid, "SIGKILL");
+        await exited;
+        timings.killedAfter = Date.now() - t0;
+        // nobody analyses the canary now: its weight stays until the next up converges
+        assert.ok(await canaryWeight() > 0);
+        assert.strictEqual((await deployment("canary")).image, image("6.5.6"));
+        assert.strictEqual((await statusAnnotations())["canary.pulumi.com/phase"], "Progressing");
+
+        // what a user does after a killed `pulumi up`: cancel (releases a lock, if any), then up again
+        stack = await select(slow);
+        await stack.cancel().catch((e) => log(`release: stack.cancel(): ${e instanceof Error ? e.message.split("\n")[0] : e}\n`));
+        const t1 = Date.now();
+        let out = "";
+        const result = await stack.up({ onOutput: (s) => { out += s; log(s); } });
+        timings.converge = Date.now() - t1;
+
+        assert.strictEqual(result.summary.result, "succeeded");
+        assert.match(out, /found an unfinished release of revision [0-9a-f]+ \(Progressing, canary weight \d+\): routing all traffic to the primary/);
+        assert.deepStrictEqual(await deployment("primary"), { image: image("6.5.6"), replicas: 2, ready: 2 });
+        assert.strictEqual((await deployment("canary")).replicas, 0);
+        assert.strictEqual(await canaryWeight(), 0);
+        assert.strictEqual(result.outputs.finalPhase.value, "Succeeded");
+        assert.strictEqual((await statusAnnotations())["canary.pulumi.com/phase"], "Succeeded");
+        const preview = await stack.preview();
+        assert.deepStrictEqual(Object.keys(preview.changeSummary), ["same"], `stack not consistent: ${JSON.stringify(preview.changeSummary)}`);
+    });
+
+    it("(6) destroy removes every object: canary Ingress, status ConfigMap, Deployments, Services", async function () {
+        const t0 = Date.now();
+        let out = "";
+        const result = await stack.destroy({ onOutput: (s) => { out += s; log(s); } });
+        timings.destroy = Date.now() - t0;
+        destroyed = true;
+
+        assert.strictEqual(result.summary.result, "succeeded");
+        // the release removed its own objects (before the namespace went)
+        assert.match(out, /\[podinfo\.\S+\] deleting routing objects and release status/);
+        const gone = async (what: string, read: () => Promise<unknown>) =>
+            assert.rejects(read(), (e: unknown) => is404(e), `${what} still exists`);
+        await gone("canary Ingress", () => net.readNamespacedIngress({ name: `${APP}-canary`, namespace }));
+        await gone("Ingress", () => net.readNamespacedIngress({ name: APP, namespace }));
+        await gone("status ConfigMap", () => core.readNamespacedConfigMap({ name: STATUS_CM, namespace }));
+        for (const d of [`${APP}-primary`, `${APP}-canary`]) await gone(d, () => apps.readNamespacedDeployment({ name: d, namespace }));
+        for (const s of [APP, `${APP}-primary`, `${APP}-canary`]) await gone(`Service ${s}`, () => core.readNamespacedService({ name: s, namespace }));
+        await gone("namespace", () => core.readNamespace({ name: namespace }));
+    });
+});
