@@ -345,6 +345,8 @@ describe("e2e release: canary releases inside real `pulumi up`s (nginx routing, 
         const locks = listFiles(path.join(stateDir, ".pulumi", "locks"));
         log(`release: lock files after SIGKILL: ${JSON.stringify(locks)}\n`);
         stack = await select(slow);
+        // the killed CLI's lock stays: the next up is refused until `pulumi cancel` removes it
+        await assert.rejects(stack.up(), (e: Error) => /locked/.test(e.message), "an up right after the SIGKILL was not refused by the stale lock");
         await stack.cancel().then(() => log("release: stack.cancel() succeeded\n"),
             (e) => log(`release: stack.cancel(): ${e instanceof Error ? e.message.split("\n").slice(0, 3).join(" ") : e}\n`));
         const t1 = Date.now();
