@@ -4,7 +4,7 @@
 //
 //  (a) preview overhead: `pulumi preview` of the unchanged release stack (test/fixtures/
 //      release-stack) against the same stack with the release switched off (release resources
-//      absent, the primary takes the template directly: scripts/lib/release-off-program.ts);
+//      absent, the primary takes the template directly: releaseProgram({ releaseEnabled: false }));
 //      median of N previews each, after one warm-up each, interleaved.   Target: <= 1.10x.
 //  (b) release overhead: the wall time of the `up` that performs a good release against its
 //      configured schedule (steps x interval), minus the wall time of a no-op `up`, per step;
@@ -25,7 +25,6 @@ import { AnalysisSpec } from "../components/canary/engine/types";
 import { APP, PODINFO, ReleaseProgramOptions, releaseProgram } from "../test/fixtures/release-stack/program";
 import { GOOD, startReleaseMetrics } from "../test/fixtures/release-stack/metrics";
 import { LocalEnv, TimedLine, banner, lineRecorder, liveLines, onCleanup, repoRoot, runMain, startLocalEnv } from "./lib/local-stack";
-import { releaseOffProgram } from "./lib/release-off-program";
 
 const PREVIEWS = Number(process.env.BENCH_PREVIEWS ?? "5");
 const NOOP_UPS = Number(process.env.BENCH_NOOP_UPS ?? "3");
@@ -84,7 +83,7 @@ async function main(): Promise<number> {
 
     const onOpts = { kubeconfig: env.kubeconfig, namespace: ON_NS, metricsUrl: metrics.url, analysis: ANALYSIS };
     const on = await stackOf(env, "bench-on", releaseProgram({ ...onOpts, image: `${PODINFO}:6.5.3` }));
-    const off = await stackOf(env, "bench-off", releaseOffProgram({ kubeconfig: env.kubeconfig, namespace: OFF_NS, image: `${PODINFO}:6.5.3` }));
+    const off = await stackOf(env, "bench-off", releaseProgram({ ...onOpts, namespace: OFF_NS, image: `${PODINFO}:6.5.3`, releaseEnabled: false }));
     if (env.external) {
         onCleanup("destroy the bench stacks", async () => {
             await on.destroy().catch((e) => say(`destroy bench-on failed: ${e}`));

@@ -7,15 +7,15 @@
 // An existing cluster and CLI (a workstation with kind) can be used instead:
 //   DEMO_KUBECONFIG=~/.kube/config [DEMO_PULUMI=$(command -v pulumi)] npm run demo
 // No cluster is then started or stopped. Without DEMO_PULUMI the toolchain's CLI is used.
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as k8s from "@kubernetes/client-node";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { NodeLeases } from "../../test/fixtures/release-stack/node-leases";
+import { clusterDown, clusterUp, pulumiEnv, repoRoot } from "./pulumi-env";
 
-export const repoRoot = path.resolve(__dirname, "..", "..");
+export { repoRoot };
 
 /** Everything a script needs to drive the real CLI against the cluster. */
 export interface LocalEnv {
@@ -79,61 +79,13 @@ export function runMain(tag: string, main: () => Promise<number>): void {
     );
 }
 
-function sh(script: string, args: string[], extraEnv: Record<string, string>): string {
-    return execFileSync("bash", [path.join(repoRoot, "scripts", script), ...args], {
-        cwd: repoRoot,
-        env: { ...process.env, ...extraEnv },
-        // stdout carries the value; the scripts' progress lines go to our stderr
-        stdio: ["ignore", "pipe", "inherit"],
-        encoding: "utf8",
-    }).trim();
-}
-
-function toolchainRoot(): string {
-    try {
-        return sh("toolchain.sh", ["--check"], {});
-    } catch {
-        throw new Error("the local toolchain is missing: run `npm run toolchain` once " +
-            "(or set DEMO_KUBECONFIG and DEMO_PULUMI to use an existing cluster and Pulumi CLI)");
-    }
-}
-
 /** The cluster and CLI: starts the local cluster unless DEMO_KUBECONFIG names one. */
 export async function startLocalEnv(tag: string, log: (line: string) => void): Promise<LocalEnv> {
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), `pulumi-canary-${tag}-`));
     onCleanup("remove the run directory", () => fs.rmSync(runDir, { recursive: true, force: true }));
-    const stateDir = path.join(runDir, "state");
-    fs.mkdirSync(stateDir);
-    const common = {
-        PULUMI_BACKEND_URL: `file://${stateDir}`,
-        PULUMI_CONFIG_PASSPHRASE: `${tag}-only-passphrase`,
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        // dynamic providers require() their modules from the temporary work dir
-        NODE_PATH: path.join(repoRoot, "node_modules"),
-    };
-    // the dynamic-provider shim pulumi-resource-pulumi-nodejs ships in the npm package
-    const shimDir = path.join(repoRoot, "node_modules", "@pulumi", "pulumi");
-
     const externalKubeconfig = process.env.DEMO_KUBECONFIG;
-    const externalPulumi = process.env.DEMO_PULUMI;
-    let pulumiCommand: PulumiCommand;
-    let pulumiEnv: Record<string, string>;
-    if (externalPulumi !== undefined) {
-        // PulumiCommand wants <root>/bin/pulumi
-        const root = path.join(runDir, "pulumi");
-        fs.mkdirSync(path.join(root, "bin"), { recursive: true });
-        fs.symlinkSync(path.resolve(externalPulumi), path.join(root, "bin", "pulumi"));
-        pulumiCommand = await PulumiCommand.get({ root, skipVersionCheck: true });
-        pulumiEnv = { PATH: [path.dirname(path.resolve(externalPulumi)), shimDir, process.env.PATH].join(":") };
-    } else {
-        const root = toolchainRoot();
-        pulumiCommand = await PulumiCommand.get({ root });
-        pulumiEnv = {
-            PULUMI_HOME: path.join(root, "pulumi-home"),
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            PATH: [path.join(root, "bin"), shimDir, process.env.PATH].join(":"),
-        };
-    }
+    const { pulumiCommand, envVars } = await pulumiEnv(runDir, `${tag}-only-passphrase`, process.env.DEMO_PULUMI,
+        "set DEMO_KUBECONFIG and DEMO_PULUMI to use an existing cluster and Pulumi CLI");
 
     let kubeconfigPath: string;
     if (externalKubeconfig !== undefined) {
@@ -144,11 +96,11 @@ export async function startLocalEnv(tag: string, log: (line: string) => void): P
         // registered before starting: cluster-down.sh stops whatever cluster-up.sh recorded
         onCleanup("stop the local cluster", () => {
             log("stopping the local cluster (scripts/cluster-down.sh, by recorded pid)");
-            sh("cluster-down.sh", [], { CANARY_CLUSTER_DIR: clusterDir });
+            clusterDown(clusterDir);
         });
         log("starting the local cluster: etcd, kube-apiserver, controller-manager, scheduler, kwok (scripts/cluster-up.sh)");
         const t0 = Date.now();
-        kubeconfigPath = sh("cluster-up.sh", [], { CANARY_CLUSTER_DIR: clusterDir }).split("\n").pop() ?? "";
+        kubeconfigPath = clusterUp(clusterDir);
         log(`cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
         // kwok's nodes heartbeat too rarely for the controller-manager's grace period: renew
         // their Leases, or pods turn NotReady for good every ~45 s (node-leases.ts says why)
@@ -162,7 +114,7 @@ export async function startLocalEnv(tag: string, log: (line: string) => void): P
         kubeconfigPath,
         kubeconfig: fs.readFileSync(kubeconfigPath, "utf8"),
         pulumiCommand,
-        envVars: { ...common, ...pulumiEnv },
+        envVars,
         runDir,
         external: externalKubeconfig !== undefined,
     };

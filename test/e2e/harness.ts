@@ -9,13 +9,12 @@
 // The toolchain is then not needed and no cluster is started or stopped.
 //
 // A missing toolchain fails the run (it never skips): run `npm run toolchain`.
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
+import { clusterDown, clusterUp, pulumiEnv } from "../../scripts/lib/pulumi-env";
 
-const repoRoot = path.resolve(__dirname, "..", "..");
 
 /** Everything an e2e test needs to drive the real CLI against the run's cluster. */
 export interface E2eEnv {
@@ -45,33 +44,13 @@ export function e2eEnv(): E2eEnv {
     return env;
 }
 
-function sh(script: string, args: string[], extraEnv: Record<string, string>): string {
-    return execFileSync("bash", [path.join(repoRoot, "scripts", script), ...args], {
-        cwd: repoRoot,
-        env: { ...process.env, ...extraEnv },
-        // stdout carries the value; the scripts' progress lines go to our stderr.
-        stdio: ["ignore", "pipe", "inherit"],
-        encoding: "utf8",
-    }).trim();
-}
-
-/** The toolchain's root directory, or an error that says how to build it. */
-function toolchainRoot(): string {
-    try {
-        return sh("toolchain.sh", ["--check"], {});
-    } catch {
-        throw new Error("e2e toolchain missing: run `npm run toolchain` (about 13 minutes from a cold Go cache on 2 cores), " +
-            "or set E2E_KUBECONFIG and E2E_PULUMI to use an existing cluster and Pulumi CLI");
-    }
-}
-
 function stopCluster(): void {
     if (clusterDir === undefined) {
         return;
     }
     const dir = clusterDir;
     clusterDir = undefined;
-    sh("cluster-down.sh", [], { CANARY_CLUSTER_DIR: dir });
+    clusterDown(dir);
 }
 
 function removeRunDir(): void {
@@ -98,35 +77,12 @@ async function setUp(): Promise<E2eEnv> {
         throw new Error("set both E2E_KUBECONFIG and E2E_PULUMI (an existing cluster and Pulumi CLI), or neither");
     }
     runDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-canary-e2e-"));
-    const stateDir = path.join(runDir, "state");
-    fs.mkdirSync(stateDir);
-    const common = {
-        PULUMI_BACKEND_URL: `file://${stateDir}`,
-        PULUMI_CONFIG_PASSPHRASE: "e2e-only-passphrase",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        // Dynamic providers require() their modules from the program's directory, which is a
-        // temporary work dir: let them resolve from the repo's node_modules.
-        NODE_PATH: path.join(repoRoot, "node_modules"),
-    };
-    // The dynamic-provider shim pulumi-resource-pulumi-nodejs ships in the npm package.
-    const shimDir = path.join(repoRoot, "node_modules", "@pulumi", "pulumi");
-
-    if (externalKubeconfig !== undefined && externalPulumi !== undefined) {
-        // PulumiCommand wants <root>/bin/pulumi: give it one that points at E2E_PULUMI.
-        const root = path.join(runDir, "pulumi");
-        fs.mkdirSync(path.join(root, "bin"), { recursive: true });
-        fs.symlinkSync(path.resolve(externalPulumi), path.join(root, "bin", "pulumi"));
-        return {
-            kubeconfigPath: externalKubeconfig,
-            kubeconfig: fs.readFileSync(externalKubeconfig, "utf8"),
-            pulumiCommand: await PulumiCommand.get({ root, skipVersionCheck: true }),
-            envVars: { ...common, PATH: [path.dirname(path.resolve(externalPulumi)), shimDir, process.env.PATH].join(":") },
-            runDir,
-            external: true,
-        };
+    const pulumi = await pulumiEnv(runDir, "e2e-only-passphrase", externalPulumi,
+        "set E2E_KUBECONFIG and E2E_PULUMI to use an existing cluster and Pulumi CLI");
+    if (externalKubeconfig !== undefined) {
+        return { kubeconfigPath: externalKubeconfig, kubeconfig: fs.readFileSync(externalKubeconfig, "utf8"), ...pulumi, runDir, external: true };
     }
 
-    const root = toolchainRoot();
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     process.on("exit", () => {
@@ -134,21 +90,8 @@ async function setUp(): Promise<E2eEnv> {
         removeRunDir();
     });
     clusterDir = path.join(runDir, "cluster");
-    const kubeconfigPath = sh("cluster-up.sh", [], { CANARY_CLUSTER_DIR: clusterDir }).split("\n").pop() ?? "";
-    return {
-        kubeconfigPath,
-        kubeconfig: fs.readFileSync(kubeconfigPath, "utf8"),
-        // The CLI was built with its version stamped, so the Automation API's check applies.
-        pulumiCommand: await PulumiCommand.get({ root }),
-        envVars: {
-            ...common,
-            PULUMI_HOME: path.join(root, "pulumi-home"),
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            PATH: [path.join(root, "bin"), shimDir, process.env.PATH].join(":"),
-        },
-        runDir,
-        external: false,
-    };
+    const kubeconfigPath = clusterUp(clusterDir);
+    return { kubeconfigPath, kubeconfig: fs.readFileSync(kubeconfigPath, "utf8"), ...pulumi, runDir, external: false };
 }
 
 export const mochaHooks = {
