@@ -188,8 +188,11 @@ start kube-scheduler kube-scheduler \
     --secure-port "$scheduler_port" \
     --leader-elect=false
 
+# Node heartbeats through Leases: without them kwok only patches node status about every 45 s,
+# past the controller-manager's 40 s grace period, and every pod turns NotReady for good.
 start kwok kwok \
     --kubeconfig "$CLUSTER_DIR/kubeconfig" \
+    --node-lease-duration-seconds 40 \
     --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --node-ip 127.0.0.1 \

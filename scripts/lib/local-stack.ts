@@ -10,9 +10,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as k8s from "@kubernetes/client-node";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
-import { NodeLeases } from "../../test/fixtures/release-stack/node-leases";
 import { clusterDown, clusterUp, pulumiEnv, repoRoot } from "./pulumi-env";
 
 export { repoRoot };
@@ -102,13 +100,6 @@ export async function startLocalEnv(tag: string, log: (line: string) => void): P
         const t0 = Date.now();
         kubeconfigPath = clusterUp(clusterDir);
         log(`cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-        // kwok's nodes heartbeat too rarely for the controller-manager's grace period: renew
-        // their Leases, or pods turn NotReady for good every ~45 s (node-leases.ts says why)
-        const kc = new k8s.KubeConfig();
-        kc.loadFromFile(kubeconfigPath);
-        const leases = new NodeLeases(kc);
-        await leases.start();
-        onCleanup("stop renewing node leases", () => leases.stop());
     }
     return {
         kubeconfigPath,

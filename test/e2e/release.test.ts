@@ -14,7 +14,6 @@ import { EngineEvent, LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/aut
 import { e2eEnv } from "./harness";
 import { APP, PODINFO, ReleaseProgramOptions, releaseProgram } from "../fixtures/release-stack/program";
 import { GOOD, ReleaseMetrics, startReleaseMetrics } from "../fixtures/release-stack/metrics";
-import { NodeLeases } from "../fixtures/release-stack/node-leases";
 import { UpChildOptions } from "../fixtures/release-stack/up-child";
 
 const WEIGHT = "nginx.ingress.kubernetes.io/canary-weight";
@@ -74,7 +73,6 @@ describe("e2e release: canary releases inside real `pulumi up`s (nginx routing, 
     let apps: k8s.AppsV1Api;
     let net: k8s.NetworkingV1Api;
     let metrics: ReleaseMetrics | undefined;
-    let leases: NodeLeases | undefined;
     let stack: Stack;
     let workDir: string;
     let program: ReleaseProgramOptions;
@@ -179,9 +177,6 @@ describe("e2e release: canary releases inside real `pulumi up`s (nginx routing, 
         core = kc.makeApiClient(k8s.CoreV1Api);
         apps = kc.makeApiClient(k8s.AppsV1Api);
         net = kc.makeApiClient(k8s.NetworkingV1Api);
-        // workaround for the cluster's flapping kwok nodes (node-leases.ts says why)
-        leases = new NodeLeases(kc);
-        await leases.start();
         workDir = path.join(env.runDir, "release");
         fs.mkdirSync(workDir, { recursive: true });
         const promDir = path.join(env.runDir, "release-prometheus");
@@ -199,7 +194,6 @@ describe("e2e release: canary releases inside real `pulumi up`s (nginx routing, 
                 await stack.destroy({ onOutput: log }).catch((e) => process.stderr.write(`release: cleanup destroy failed: ${e}\n`));
             }
         } finally {
-            leases?.stop();
             await metrics?.stop();
             process.stdout.write(`\nrelease e2e timings (ms): ${JSON.stringify(timings)}\n`);
         }
