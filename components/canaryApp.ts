@@ -87,8 +87,11 @@ export class CanaryApp extends pulumi.ComponentResource {
     readonly ingress?: k8s.networking.v1.Ingress;
     /** Revision of the desired template. */
     readonly revision: pulumi.Output<string>;
-    /** Release phase ("Disabled" without a release). */
+    /** Phase this up leaves the release in: "Initialized", "Succeeded", or "Disabled" without a release. */
     readonly phase: pulumi.Output<string>;
+    /** Traffic split read back from the routing objects at the end of this up. */
+    readonly primaryWeight: pulumi.Output<number>;
+    readonly canaryWeight: pulumi.Output<number>;
 
     constructor(name: string, args: CanaryAppArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("canary:app:CanaryApp", name, {}, opts);
@@ -149,6 +152,8 @@ export class CanaryApp extends pulumi.ComponentResource {
             // baseline without a release: the primary takes the template as is
             this.primary = deployment("primary", canaryTemplate.apply((t) => withRole(t, app, "primary")), replicas, {});
             this.phase = pulumi.output("Disabled");
+            this.primaryWeight = pulumi.output(100);
+            this.canaryWeight = pulumi.output(0);
             this.registerOutputs({ revision: this.revision, phase: this.phase });
             return;
         }
@@ -185,7 +190,10 @@ export class CanaryApp extends pulumi.ComponentResource {
             kubeContext: args.kubeContext,
             readyTimeoutSeconds: args.readyTimeoutSeconds ?? 300,
         }, { ...parent, dependsOn: [this.primary] });
-        this.phase = this.release.phase;
-        this.registerOutputs({ revision: this.revision, phase: this.phase });
+        // after finalization, not the release's promotion-time values (which still show the last canary weight)
+        this.phase = this.finalize.finalPhase;
+        this.primaryWeight = this.finalize.primaryWeight;
+        this.canaryWeight = this.finalize.canaryWeight;
+        this.registerOutputs({ revision: this.revision, phase: this.phase, primaryWeight: this.primaryWeight, canaryWeight: this.canaryWeight });
     }
 }

@@ -15,7 +15,7 @@ export interface StackOutputs {
     readonly routing: string;
     /** Revision of podinfo's desired template. */
     readonly revision: pulumi.Output<string>;
-    /** Release phase after this up ("Initialized", "Promoting", "Disabled"). */
+    /** Release phase after this up ("Initialized", "Succeeded", "Disabled"). */
     readonly phase: pulumi.Output<string>;
     readonly primaryWeight: pulumi.Output<number>;
     readonly canaryWeight: pulumi.Output<number>;
@@ -75,14 +75,13 @@ export function deployStack(cfg: StackConfig): StackOutputs {
         podAnnotations: meshAnnotations(cfg),
     }, { ...appOpts, dependsOn: [namespace, ...(loadtester === undefined ? [] : [loadtester])] });
 
-    const release = podinfo.app.release;
     return {
         namespace: cfg.namespace,
         routing: cfg.routing,
         revision: podinfo.app.revision,
         phase: podinfo.app.phase,
-        primaryWeight: release === undefined ? pulumi.output(100) : release.primaryWeight,
-        canaryWeight: release === undefined ? pulumi.output(0) : release.canaryWeight,
+        primaryWeight: podinfo.app.primaryWeight,
+        canaryWeight: podinfo.app.canaryWeight,
         loadtesterUrl: loadtester?.url,
     };
 }

@@ -45,7 +45,7 @@ async function finalizeRun(inputs: FinalizeInputs): Promise<FinalizeOutputs> {
     const prefix = `[${inputs.target.name}.${inputs.target.namespace}]`;
     const log = (l: string) => s.log(`${prefix} ${l}`);
     // initialization hands over without analysis: nothing to finalize
-    if (inputs.phase !== "Promoting") return { ...inputs, finalPhase: inputs.phase, message: "" };
+    if (inputs.phase !== "Promoting") return { ...inputs, finalPhase: inputs.phase, message: "", ...await weights(s, inputs) };
     await waitPrimaryReady(s, inputs, log);
     const saved = await s.store.load(inputs.target);
     const state: ReleaseState = saved !== undefined && saved.revision === inputs.revision
@@ -59,7 +59,13 @@ async function finalizeRun(inputs: FinalizeInputs): Promise<FinalizeOutputs> {
     // the router keeps A/B match rules only when told about them
     await s.router.reconcile(inputs.target, inputs.analysis.match);
     const done = await runFinalize(ctx, state);
-    return { ...inputs, finalPhase: done.phase, message: done.message };
+    return { ...inputs, finalPhase: done.phase, message: done.message, ...await weights(s, inputs) };
+}
+
+/** What the routing objects send where, as the stack's outputs report it. */
+async function weights(s: Seams, inputs: FinalizeInputs): Promise<{ primaryWeight: number; canaryWeight: number }> {
+    const routes = await s.router.getRoutes(inputs.target);
+    return { primaryWeight: routes.primary, canaryWeight: routes.canary };
 }
 
 export async function createFinalize(inputs: FinalizeInputs): Promise<{ id: string; outs: FinalizeOutputs }> {

@@ -129,13 +129,15 @@ export interface CanaryFinalizeArgs {
 export class CanaryFinalize extends pulumi.dynamic.Resource {
     declare readonly finalPhase: pulumi.Output<Phase>;
     declare readonly message: pulumi.Output<string>;
+    declare readonly primaryWeight: pulumi.Output<number>;
+    declare readonly canaryWeight: pulumi.Output<number>;
 
     constructor(name: string, args: CanaryFinalizeArgs, opts: pulumi.CustomResourceOptions = {}) {
         super(finalizeProvider, name, {
             ...args,
             kubeconfig: args.kubeconfig === undefined ? undefined : pulumi.secret(args.kubeconfig),
             readyTimeoutSeconds: args.readyTimeoutSeconds ?? 300,
-            finalPhase: undefined, message: undefined,
+            finalPhase: undefined, message: undefined, primaryWeight: undefined, canaryWeight: undefined,
         }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "kubeconfig"] }, "canary", "CanaryFinalize");
     }
 }

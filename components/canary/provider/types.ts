@@ -67,6 +67,10 @@ export interface FinalizeInputs {
 }
 
 export interface FinalizeOutputs extends FinalizeInputs {
+    /** The phase this `pulumi up` leaves the release in: Succeeded after a promotion. */
     readonly finalPhase: Phase;
     readonly message: string;
+    /** Weights read back from the routing objects once finalized (100/0 when all went well). */
+    readonly primaryWeight: number;
+    readonly canaryWeight: number;
 }

@@ -12,6 +12,9 @@ void pulumi.runtime.setMocks({
         if (args.type === "pulumi-nodejs:dynamic/canary:CanaryRelease") {
             Object.assign(outs, { phase: "Initialized", promotedRevision: args.inputs.revision, promotedTemplate: args.inputs.template, primaryWeight: 100, canaryWeight: 0 });
         }
+        if (args.type === "pulumi-nodejs:dynamic/canary:CanaryFinalize") {
+            Object.assign(outs, { finalPhase: args.inputs.phase, message: "", primaryWeight: 100, canaryWeight: 0 });
+        }
         if (args.type === "pulumi-nodejs:dynamic/canary:LinkerdCertificates") {
             Object.assign(outs, { trustAnchorPEM: "ROOT-PEM", trustAnchorKeyPEM: "ROOT-KEY", issuerCertPEM: "ISSUER-PEM", issuerKeyPEM: "ISSUER-KEY" });
         }

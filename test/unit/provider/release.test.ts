@@ -181,6 +181,9 @@ describe("CanaryRelease provider", () => {
             });
             assert.equal(fin.outs.finalPhase, "Succeeded");
             assert.deepEqual(w.router.routes, { primary: 100, canary: 0 });
+            // the release's outputs still show the promotion-time split; the finalize's are read back after
+            assert.equal(outs.canaryWeight, 50);
+            assert.deepEqual([fin.outs.primaryWeight, fin.outs.canaryWeight], [100, 0]);
             assert.equal(w.kube.replicas.get("test/podinfo-canary"), 0);
             assert.equal(w.events.events.at(-1)?.message, "Promotion completed! Scaling down podinfo.test");
         });
