@@ -6,7 +6,7 @@
 // The Kubernetes objects of the graph are KubeApply dynamic resources, a test-only stand-in for
 // the pulumi-kubernetes provider, which the Go module proxy does not serve (kube-apply.ts).
 import * as assert from "assert";
-import { spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as k8s from "@kubernetes/client-node";
@@ -47,6 +47,16 @@ function descendants(root: number): number[] {
     };
     walk(root);
     return out;
+}
+
+/** True while `pid` exists and is not a zombie. */
+function alive(pid: number): boolean {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+        return false;
+    }
 }
 
 function killAll(pids: readonly number[]): void {
@@ -221,6 +231,8 @@ describe("e2e release: canary releases inside real `pulumi up`s (nginx routing, 
         assert.strictEqual(result.summary.result, "succeeded");
         assert.strictEqual(result.outputs.phase.value, "Promoting");
         assert.strictEqual(result.outputs.finalPhase.value, "Succeeded");
+        // the stack reports the split after finalization, not the last canary weight of the analysis
+        assert.deepStrictEqual([result.outputs.primaryWeight.value, result.outputs.canaryWeight.value], [100, 0]);
         assert.deepStrictEqual(await deployment("primary"), { image: image("6.5.4"), replicas: 2, ready: 2 });
         const canary = await deployment("canary");
         assert.strictEqual(canary.image, image("6.5.4"));
@@ -286,21 +298,22 @@ describe("e2e release: canary releases inside real `pulumi up`s (nginx routing, 
         assert.strictEqual(await canaryWeight(), 0);
     });
 
-    it("(5) an up SIGKILLed mid-release leaves the canary weighted; the next up converges and promotes", async function () {
+    /**
+     * Starts `pulumi up` of `p` in a process group of its own (so the test can kill it as a CI
+     * runner's kill would) and returns once the canary Ingress has weight.
+     */
+    async function upUntilCanaryWeighted(p: ReleaseProgramOptions): Promise<{ child: ChildProcess; exited: Promise<void>; output: () => string }> {
         const env = e2eEnv();
-        metrics?.exporter.set(GOOD);
-        await sleep(11_000); // the 10 s windows forget the 80% traffic
-        const slow: ReleaseProgramOptions = { ...program, image: image("6.5.6"), retry: false, analysis: { intervalSeconds: 3, stepWeight: 10 } };
         const optionsFile = path.join(env.runDir, "release-up-child.json");
         const childOptions: UpChildOptions = {
             stackName: STACK, projectName: PROJECT, workDir,
             pulumiRoot: path.dirname(path.dirname(env.pulumiCommand.command)),
-            envVars: env.envVars, program: slow,
+            envVars: env.envVars, program: p,
         };
         fs.writeFileSync(optionsFile, JSON.stringify(childOptions), { mode: 0o600 });
         const tsNode = require.resolve("ts-node/dist/bin.js");
         const child = spawn(process.execPath, [tsNode, "--transpile-only", path.join(__dirname, "..", "fixtures", "release-stack", "up-child.ts"), optionsFile], {
-            detached: true, // its own process group: the CLI and the provider process die with it
+            detached: true,
             stdio: ["ignore", "pipe", "pipe"],
             env: { ...process.env },
         });
@@ -319,49 +332,100 @@ describe("e2e release: canary releases inside real `pulumi up`s (nginx routing, 
             await sleep(250);
             weight = await canaryWeight().catch(() => 0);
         }
-        // the whole `pulumi up` dies, as when a CI runner is killed: the child, the CLI and the
-        // dynamic-provider processes the CLI started (in process groups of their own, so a kill of
-        // the child's group alone leaves the provider running the release as an orphan)
-        const tree = descendants(child.pid);
-        process.kill(-child.pid, "SIGKILL");
-        killAll(tree);
-        await exited;
-        children.length = 0; // all dead: no pid of theirs to signal later
-        timings.killedProcesses = tree.length + 1;
-        timings.killedAfter = Date.now() - t0;
-        // nobody analyses the canary now: its weight stays until the next up converges
-        assert.ok(await canaryWeight() > 0);
-        assert.strictEqual((await deployment("canary")).image, image("6.5.6"));
-        assert.strictEqual((await statusAnnotations())["canary.pulumi.com/phase"], "Progressing");
+        return { child, exited, output: () => childOut };
+    }
 
-        // what a user does after a killed `pulumi up`: cancel (releases a lock, if any), then up again
+    /** What a user does after a killed `pulumi up`: the stale lock refuses an up until `pulumi cancel`; then up again. */
+    async function cancelAndUp(p: ReleaseProgramOptions): Promise<{ result: UpResult; out: string; ms: number }> {
+        const env = e2eEnv();
         const stateDir = env.envVars.PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
-        const locks = listFiles(path.join(stateDir, ".pulumi", "locks"));
-        log(`release: lock files after SIGKILL: ${JSON.stringify(locks)}\n`);
-        stack = await select(slow);
-        // the killed CLI's lock stays: the next up is refused until `pulumi cancel` removes it
+        log(`release: lock files after SIGKILL: ${JSON.stringify(listFiles(path.join(stateDir, ".pulumi", "locks")))}\n`);
+        stack = await select(p);
         await assert.rejects(stack.up(), (e: Error) => /locked/.test(e.message), "an up right after the SIGKILL was not refused by the stale lock");
         await stack.cancel().then(() => log("release: stack.cancel() succeeded\n"),
             (e) => log(`release: stack.cancel(): ${e instanceof Error ? e.message.split("\n").slice(0, 3).join(" ") : e}\n`));
-        const t1 = Date.now();
+        const t0 = Date.now();
         let out = "";
         const result = await stack.up({ onOutput: (s) => { out += s; log(s); } });
-        timings.converge = Date.now() - t1;
+        return { result, out, ms: Date.now() - t0 };
+    }
 
+    /** Asserts the stack promoted `version` and is consistent with the cluster (a preview changes nothing). */
+    async function assertPromoted(result: UpResult, out: string, version: string): Promise<void> {
         assert.strictEqual(result.summary.result, "succeeded");
         // the killed CLI left the release's update pending in the checkpoint: the engine warns and goes on
         assert.match(out, /Attempting to deploy or update resources with 1 pending operations from previous deployment/);
-        assert.match(out, /found an unfinished release of revision [0-9a-f]+ \(Progressing, canary weight \d+\): routing all traffic to the primary/);
-        assert.deepStrictEqual(await deployment("primary"), { image: image("6.5.6"), replicas: 2, ready: 2 });
+        assert.deepStrictEqual(await deployment("primary"), { image: image(version), replicas: 2, ready: 2 });
         assert.strictEqual((await deployment("canary")).replicas, 0);
         assert.strictEqual(await canaryWeight(), 0);
         assert.strictEqual(result.outputs.finalPhase.value, "Succeeded");
         assert.strictEqual((await statusAnnotations())["canary.pulumi.com/phase"], "Succeeded");
         const preview = await stack.preview();
         assert.deepStrictEqual(Object.keys(preview.changeSummary), ["same"], `stack not consistent: ${JSON.stringify(preview.changeSummary)}`);
+    }
+
+    const slowRelease = (version: string): ReleaseProgramOptions => ({ ...program, image: image(version), retry: false, analysis: { intervalSeconds: 3, stepWeight: 10 } });
+
+    it("(5) the CLI SIGKILLed mid-release: its orphaned provider puts all traffic back on the primary and exits; the next up promotes", async function () {
+        metrics?.exporter.set(GOOD);
+        await sleep(11_000); // the 10 s windows forget the 80% traffic
+        const primaryBefore = await deployment("primary");
+        const p = slowRelease("6.5.6");
+        const { child, exited } = await upUntilCanaryWeighted(p);
+        // the CLI dies with the child's process group; the plugins it started (the dynamic
+        // provider running the release) are in groups of their own and are orphaned
+        const tree = descendants(child.pid as number);
+        process.kill(-(child.pid as number), "SIGKILL");
+        await exited;
+        children.length = 0;
+        const orphans = tree.filter(alive);
+        children.push(...orphans);
+        assert.ok(orphans.length > 0, "no process of the up outlived the kill of its group: this scenario tests nothing");
+
+        const t0 = Date.now();
+        while (orphans.some(alive)) {
+            assert.ok(Date.now() - t0 < 30_000, `the orphaned provider (pids ${orphans.filter(alive).join(", ")}) still runs 30 s after its CLI died`);
+            await sleep(100);
+        }
+        timings.orphanExit = Date.now() - t0;
+        // it stopped the release on its way out: no traffic on a canary nobody analyses
+        assert.strictEqual(await canaryWeight(), 0);
+        assert.strictEqual((await deployment("canary")).replicas, 0);
+        assert.deepStrictEqual(await deployment("primary"), primaryBefore);
+        const status = await statusAnnotations();
+        assert.strictEqual(status["canary.pulumi.com/phase"], "Failed");
+        assert.match((await releaseEvents()).slice(-1)[0], /^Rolling back podinfo\.\S+: release interrupted, routing all traffic to primary$/);
+
+        const { result, out, ms } = await cancelAndUp(p);
+        timings.afterOrphan = ms;
+        // nothing left to converge: the release starts over on a clean cluster, not refused as failed
+        assert.doesNotMatch(out, /found an unfinished release/);
+        assert.doesNotMatch(out, /already failed analysis/);
+        await assertPromoted(result, out, "6.5.6");
     });
 
-    it("(6) destroy removes every object: canary Ingress, status ConfigMap, Deployments, Services", async function () {
+    it("(6) the whole up SIGKILLed, provider too, leaves the canary weighted; the next up converges and promotes", async function () {
+        const p = slowRelease("6.5.7");
+        const { child, exited } = await upUntilCanaryWeighted(p);
+        // as when a container or VM dies: every process of the up, the provider included
+        const tree = descendants(child.pid as number);
+        process.kill(-(child.pid as number), "SIGKILL");
+        killAll(tree);
+        await exited;
+        children.length = 0; // all dead: no pid of theirs to signal later
+        timings.killedProcesses = tree.length + 1;
+        // nobody analyses the canary now: its weight stays until the next up converges
+        assert.ok(await canaryWeight() > 0);
+        assert.strictEqual((await deployment("canary")).image, image("6.5.7"));
+        assert.strictEqual((await statusAnnotations())["canary.pulumi.com/phase"], "Progressing");
+
+        const { result, out, ms } = await cancelAndUp(p);
+        timings.converge = ms;
+        assert.match(out, /found an unfinished release of revision [0-9a-f]+ \(Progressing, canary weight \d+\): routing all traffic to the primary/);
+        await assertPromoted(result, out, "6.5.7");
+    });
+
+    it("(7) destroy removes every object: canary Ingress, status ConfigMap, Deployments, Services", async function () {
         const t0 = Date.now();
         let out = "";
         const result = await stack.destroy({ onOutput: (s) => { out += s; log(s); } });

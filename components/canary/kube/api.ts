@@ -22,7 +22,7 @@ export interface KubeApi {
     /** Returns undefined when the object does not exist. */
     get(apiVersion: string, kind: string, namespace: string, name: string): Promise<KubeObject | undefined>;
     create(obj: KubeObject): Promise<void>;
-    /** Replaces spec/labels/annotations of an existing object (merge patch). */
+    /** Replaces spec, labels and annotations of an existing object with `obj`'s (keys absent from `obj` are removed). */
     patch(obj: KubeObject): Promise<void>;
     delete(apiVersion: string, kind: string, namespace: string, name: string): Promise<void>;
     event(namespace: string, involved: { kind: string; name: string; apiVersion: string }, type: "Normal" | "Warning", reason: string, message: string): Promise<void>;

@@ -14,6 +14,7 @@ import { idleState, initialize, startRelease, Step } from "../engine/advance";
 import { ReleaseContext, runRelease } from "../engine/scheduler";
 import { ReleaseState, Routes, Target } from "../engine/types";
 import { totalSteps } from "../engine/ladder";
+import { engineWatch } from "./engineWatch";
 import { metricChecker, Seams, seamsFor } from "./seams";
 import { ReleaseInputs, ReleaseOutputs } from "./types";
 import { Problem, UNKNOWN, validateReleaseInputs } from "./validate";
@@ -118,17 +119,25 @@ export async function createRelease(inputs: ReleaseInputs): Promise<{ id: string
     return { id: releaseId(inputs.target), outs: outputs(inputs, state, inputs.template, { primary: 100, canary: 0 }) };
 }
 
-/** SIGINT (Ctrl-C in the CLI) aborts the running release: traffic goes back to the primary. */
+/**
+ * SIGINT (Ctrl-C in the CLI), SIGTERM, or the engine going away (engineWatch.ts) aborts the
+ * running release: traffic goes back to the primary and the canary is scaled down.
+ */
 function onInterrupt(controller: AbortController, log: (line: string) => void): () => void {
-    const handler = () => {
-        log("interrupted (SIGINT): routing all traffic to the primary and scaling the canary down");
+    const handler = (signal: NodeJS.Signals) => {
+        log(`interrupted (${signal}): routing all traffic to the primary and scaling the canary down`);
         controller.abort(new Error("interrupted"));
     };
     process.on("SIGINT", handler);
     process.on("SIGTERM", handler);
+    const unwatch = engineWatch()?.watch(() => {
+        log("the Pulumi CLI is gone (its pipe to this provider closed): routing all traffic to the primary and scaling the canary down");
+        controller.abort(new Error("engine gone"));
+    });
     return () => {
         process.off("SIGINT", handler);
         process.off("SIGTERM", handler);
+        unwatch?.(); // exits the process when the engine is gone
     };
 }
 
