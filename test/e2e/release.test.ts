@@ -364,6 +364,21 @@ describe("e2e release: canary releases inside real `pulumi up`s (nginx routing, 
         assert.deepStrictEqual(Object.keys(preview.changeSummary), ["same"], `stack not consistent: ${JSON.stringify(preview.changeSummary)}`);
     }
 
+    /** Starts an up of `p` and, once the canary has weight, kills every process of it, as when a container or VM dies. */
+    async function killWholeUpMidRelease(p: ReleaseProgramOptions): Promise<void> {
+        const { child, exited } = await upUntilCanaryWeighted(p);
+        const tree = descendants(child.pid as number);
+        process.kill(-(child.pid as number), "SIGKILL");
+        killAll(tree);
+        await exited;
+        children.length = 0; // all dead: no pid of theirs to signal later
+        timings.killedProcesses = tree.length + 1;
+        // nobody analyses the canary now: its weight stays until the next up converges
+        assert.ok(await canaryWeight() > 0);
+        assert.strictEqual((await deployment("canary")).image, p.image);
+        assert.strictEqual((await statusAnnotations())["canary.pulumi.com/phase"], "Progressing");
+    }
+
     const slowRelease = (version: string): ReleaseProgramOptions => ({ ...program, image: image(version), retry: false, analysis: { intervalSeconds: 3, stepWeight: 10 } });
 
     it("(5) the CLI SIGKILLed mid-release: its orphaned provider puts all traffic back on the primary and exits; the next up promotes", async function () {
@@ -406,18 +421,7 @@ describe("e2e release: canary releases inside real `pulumi up`s (nginx routing, 
 
     it("(6) the whole up SIGKILLed, provider too, leaves the canary weighted; the next up converges and promotes", async function () {
         const p = slowRelease("6.5.7");
-        const { child, exited } = await upUntilCanaryWeighted(p);
-        // as when a container or VM dies: every process of the up, the provider included
-        const tree = descendants(child.pid as number);
-        process.kill(-(child.pid as number), "SIGKILL");
-        killAll(tree);
-        await exited;
-        children.length = 0; // all dead: no pid of theirs to signal later
-        timings.killedProcesses = tree.length + 1;
-        // nobody analyses the canary now: its weight stays until the next up converges
-        assert.ok(await canaryWeight() > 0);
-        assert.strictEqual((await deployment("canary")).image, image("6.5.7"));
-        assert.strictEqual((await statusAnnotations())["canary.pulumi.com/phase"], "Progressing");
+        await killWholeUpMidRelease(p);
 
         const { result, out, ms } = await cancelAndUp(p);
         timings.converge = ms;
@@ -425,7 +429,26 @@ describe("e2e release: canary releases inside real `pulumi up`s (nginx routing, 
         await assertPromoted(result, out, "6.5.7");
     });
 
-    it("(7) destroy removes every object: canary Ingress, status ConfigMap, Deployments, Services", async function () {
+    it("(7) the whole up killed mid-release of 6.5.8, then the program set back to 6.5.7: the next up abandons the canary", async function () {
+        await killWholeUpMidRelease(slowRelease("6.5.8"));
+
+        // Pulumi's state still says 6.5.7: only the status in the cluster knows a release is unfinished
+        const { result, out, ms } = await cancelAndUp(slowRelease("6.5.7"));
+        timings.abandon = ms;
+        assert.strictEqual(result.summary.result, "succeeded");
+        assert.match(out, /found an unfinished release of revision [0-9a-f]+ \(Progressing, canary weight \d+\) while revision [0-9a-f]+ is desired and already on the primary/);
+        assert.strictEqual(await canaryWeight(), 0);
+        assert.deepStrictEqual(await deployment("canary"), { image: image("6.5.7"), replicas: 0, ready: 0 });
+        assert.deepStrictEqual(await deployment("primary"), { image: image("6.5.7"), replicas: 2, ready: 2 });
+        const status = await statusAnnotations();
+        assert.strictEqual(status["canary.pulumi.com/phase"], "Succeeded");
+        assert.match((await releaseEvents()).slice(-1)[0], /^Rolling back podinfo\.\S+: unfinished release of revision [0-9a-f]+ abandoned, routing all traffic to primary$/);
+        assert.deepStrictEqual([result.outputs.primaryWeight.value, result.outputs.canaryWeight.value], [100, 0]);
+        const preview = await stack.preview();
+        assert.deepStrictEqual(Object.keys(preview.changeSummary), ["same"], `stack not consistent: ${JSON.stringify(preview.changeSummary)}`);
+    });
+
+    it("(8) destroy removes every object: canary Ingress, status ConfigMap, Deployments, Services", async function () {
         const t0 = Date.now();
         let out = "";
         const result = await stack.destroy({ onOutput: (s) => { out += s; log(s); } });

@@ -22,4 +22,5 @@ export const msg = {
     manualRollback: (t: Target) => `Rolling back ${id(t)} manual webhook invoked`,
     canaryFailed: (t: Target) => `Canary failed! Scaling down ${id(t)}`,
     interrupted: (t: Target) => `Rolling back ${id(t)}: release interrupted, routing all traffic to primary`,
+    abandoned: (t: Target, revision: string) => `Rolling back ${id(t)}: unfinished release of revision ${revision} abandoned, routing all traffic to primary`,
 };

@@ -4,7 +4,8 @@
 //
 // Lifecycle (DESIGN.md "The release graph"):
 //   check   validate every input, pure (runs during preview)
-//   diff    a release only when the revision changes; analysis-only changes are no change
+//   diff    a release only when the revision changes; analysis-only changes are no change,
+//           unless the cluster holds an unfinished release (diffReleaseLive, one read)
 //   create  initialize: routes all to primary, canary to 0, "Initialization done!"
 //   update  startRelease + runRelease; a failed analysis throws (Pulumi keeps the old state,
 //           so the primary keeps its template) after recording the failure in the cluster
@@ -14,6 +15,7 @@ import { idleState, initialize, startRelease, Step } from "../engine/advance";
 import { ReleaseContext, runRelease } from "../engine/scheduler";
 import { ReleaseState, Routes, Target } from "../engine/types";
 import { totalSteps } from "../engine/ladder";
+import { msg } from "../engine/messages";
 import { engineWatch } from "./engineWatch";
 import { metricChecker, Seams, seamsFor } from "./seams";
 import { ReleaseInputs, ReleaseOutputs } from "./types";
@@ -42,6 +44,32 @@ export function diffRelease(_id: string, olds: Partial<ReleaseOutputs>, news: Pa
     const released = RELEASE_PROPERTIES.filter((k) => !same(k) || (news as Record<string, unknown>)[k] === UNKNOWN);
     // routing objects have fixed names: the old release must let go of them before the new one takes them
     return { changes: replaces.length > 0 || released.length > 0, replaces: [...replaces], deleteBeforeReplace: replaces.length > 0 };
+}
+
+/**
+ * diffRelease, plus one read of the release's status in the cluster when the inputs alone show
+ * no change: a run killed with its provider (the whole machine) can leave a canary weighted
+ * while the program is then set back to the revision Pulumi last recorded. Without this the
+ * release would see nothing to do and leave that traffic on the canary for good.
+ */
+export async function diffReleaseLive(id: string, olds: ReleaseOutputs, news: Partial<Record<keyof ReleaseInputs, unknown>>): Promise<ReturnType<typeof diffRelease>> {
+    const d = diffRelease(id, olds, news);
+    if (d.changes) return d;
+    const s = seams(olds);
+    let saved: ReleaseState | undefined;
+    try {
+        saved = await s.store.load(olds.target);
+    } catch (err) {
+        // a preview without the cluster still works; the update reads the status again
+        s.log(`[${olds.target.name}.${olds.target.namespace}] could not read the release status (${(err as Error).message}); assuming no unfinished release`);
+        return d;
+    }
+    return unfinished(saved) ? { ...d, changes: true } : d;
+}
+
+/** A release a killed run left behind: traffic may still be on the canary. */
+function unfinished(state: ReleaseState | undefined): state is ReleaseState {
+    return state !== undefined && (state.phase === "Progressing" || state.phase === "WaitingPromotion" || state.canaryWeight > 0);
 }
 
 function stable(v: unknown): string {
@@ -144,8 +172,11 @@ function onInterrupt(controller: AbortController, log: (line: string) => void): 
 export async function updateRelease(_id: string, olds: ReleaseOutputs, news: ReleaseInputs): Promise<{ outs: ReleaseOutputs }> {
     const s = seams(news);
     const ctx0 = context(news, s);
-    // no new revision (only settings changed, e.g. a replace-free property): store the inputs
+    // no new revision (only settings changed, e.g. a replace-free property): store the inputs,
+    // after abandoning a release of another revision that a killed run left in the cluster
     if (olds.revision === news.revision) {
+        const saved = await s.store.load(news.target);
+        if (unfinished(saved)) return { outs: await abandon(s, ctx0, olds, news, saved) };
         const routes = await s.router.getRoutes(news.target);
         return { outs: outputs(news, olds.state ?? idleState(), olds.promotedTemplate, routes) };
     }
@@ -159,7 +190,7 @@ export async function updateRelease(_id: string, olds: ReleaseOutputs, news: Rel
 
     await s.router.reconcile(news.target, news.analysis.match);
     // a release left behind by a killed `pulumi up`: converge before starting over (invariant 5)
-    if (prev.phase === "Progressing" || prev.phase === "WaitingPromotion" || prev.canaryWeight > 0) {
+    if (unfinished(prev)) {
         ctx0.log(`found an unfinished release of revision ${prev.revision} (${prev.phase}, canary weight ${prev.canaryWeight}): routing all traffic to the primary`);
         await s.router.setRoutes(news.target, { primary: 100, canary: 0 });
         await s.kube.scaleDeployment(news.target.namespace, `${news.target.name}-canary`, 0);
@@ -184,6 +215,35 @@ export async function updateRelease(_id: string, olds: ReleaseOutputs, news: Rel
     }
     ctx0.log(`promoting revision ${news.revision.slice(0, 12)} to ${news.target.name}-primary`);
     return { outs: outputs(news, state, news.template, { primary: 100 - state.canaryWeight, canary: state.canaryWeight }) };
+}
+
+/**
+ * The program wants the revision Pulumi last recorded, but the cluster holds an unfinished
+ * release of another one: route everything to the primary (which runs the recorded revision),
+ * scale the canary down and record the recorded revision's state again. The abandoned revision
+ * is not marked failed: it was never judged.
+ */
+async function abandon(s: Seams, ctx: ReleaseContext, olds: ReleaseOutputs, news: ReleaseInputs, saved: ReleaseState): Promise<ReleaseOutputs> {
+    ctx.log(`found an unfinished release of revision ${saved.revision} (${saved.phase}, canary weight ${saved.canaryWeight}) while revision ${news.revision.slice(0, 12)} is desired and already on the primary: routing all traffic to the primary`);
+    const recorded = olds.state ?? idleState();
+    const state: ReleaseState = {
+        ...recorded,
+        phase: recorded.phase === "Initialized" ? "Initialized" : "Succeeded",
+        revision: olds.revision,
+        promotedRevision: olds.promotedRevision,
+        failedRevision: saved.failedRevision,
+        canaryWeight: 0,
+        step: 0,
+        failedChecks: 0,
+        lastTransitionAt: s.clock.now(),
+        message: msg.abandoned(news.target, saved.revision),
+    };
+    await s.router.setRoutes(news.target, { primary: 100, canary: 0 });
+    await s.kube.scaleDeployment(news.target.namespace, `${news.target.name}-canary`, 0);
+    await s.events.emit(news.target, { type: "Warning", reason: "Synced", message: state.message });
+    await s.store.save(news.target, state);
+    ctx.log(`! ${state.message}`);
+    return outputs(news, state, olds.promotedTemplate, await s.router.getRoutes(news.target));
 }
 
 function describePlan(inputs: ReleaseInputs): string {

@@ -30,7 +30,7 @@ export const releaseProvider: pulumi.dynamic.ResourceProvider = {
         return load(RELEASE_MODULE, TS_NODE, TSCONFIG).checkRelease(olds, news);
     },
     async diff(id, olds, news) {
-        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).diffRelease(id, olds, news);
+        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).diffReleaseLive(id, olds, news);
     },
     async create(inputs) {
         return load(RELEASE_MODULE, TS_NODE, TSCONFIG).createRelease(inputs);

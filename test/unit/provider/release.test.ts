@@ -2,7 +2,7 @@
 import { strict as assert } from "assert";
 import { AnalysisSpec } from "../../../components/canary/engine/types";
 import { statusName, STATUS_KEY } from "../../../components/canary/kube/statusStore";
-import { checkRelease, createRelease, deleteRelease, diffRelease, readRelease, updateRelease } from "../../../components/canary/provider/release";
+import { checkRelease, createRelease, deleteRelease, diffRelease, diffReleaseLive, readRelease, updateRelease } from "../../../components/canary/provider/release";
 import { createFinalize, diffFinalize } from "../../../components/canary/provider/finalize";
 import { useSeams } from "../../../components/canary/provider/seams";
 import { ReleaseInputs, ReleaseOutputs } from "../../../components/canary/provider/types";
@@ -238,6 +238,44 @@ describe("CanaryRelease provider", () => {
             assert.deepEqual(w.router.history[0], { primary: 100, canary: 0 });
             assert.equal(w.kube.calls[w.kube.calls.indexOf("scale podinfo-canary 0")], "scale podinfo-canary 0");
             assert.equal(outs.phase, "Promoting");
+        });
+
+        it("a killed release of rev-2 with the program set back to rev-1: diff reads the cluster, update abandons it", async () => {
+            const olds = await created();
+            const target = { name: "podinfo", namespace: "test" };
+            assert.equal((await diffReleaseLive("test/podinfo", olds, inputs())).changes, false);
+            // the whole run was killed (provider too) with 30% on a canary of rev-2
+            const prev = await w.seams.store.load(target);
+            await w.seams.store.save(target, { ...prev!, phase: "Progressing", revision: "rev-2", canaryWeight: 30, failedRevision: "rev-0" });
+            w.router.routes = { primary: 70, canary: 30 };
+            w.kube.replicas.set("test/podinfo-canary", 2);
+            const history = w.router.history.length;
+
+            const d = await diffReleaseLive("test/podinfo", olds, inputs());
+            assert.deepEqual(d, { changes: true, replaces: [], deleteBeforeReplace: false });
+            assert.equal(w.router.history.length, history, "diff wrote to the router");
+
+            const { outs } = await updateRelease("test/podinfo", olds, inputs());
+            assert.deepEqual(w.router.routes, { primary: 100, canary: 0 });
+            assert.equal(w.kube.replicas.get("test/podinfo-canary"), 0);
+            assert.equal(outs.revision, "rev-1");
+            assert.equal(outs.promotedRevision, "rev-1");
+            assert.equal(outs.canaryWeight, 0);
+            const msg = "Rolling back podinfo.test: unfinished release of revision rev-2 abandoned, routing all traffic to primary";
+            assert.equal(outs.message, msg);
+            assert.equal(w.events.events.at(-1)?.message, msg);
+            const after = await w.seams.store.load(target);
+            assert.equal(after?.revision, "rev-1");
+            assert.equal(after?.failedRevision, "rev-0", "rev-2 was never judged: not marked failed, the earlier failure kept");
+            // converged: nothing more to do
+            assert.equal((await diffReleaseLive("test/podinfo", { ...olds, ...outs }, inputs())).changes, false);
+        });
+
+        it("a preview that cannot read the release status sees no change and says why", async () => {
+            const olds = await created();
+            w.seams.store.load = () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:6443"));
+            assert.equal((await diffReleaseLive("test/podinfo", olds, inputs())).changes, false);
+            assert.ok(w.lines.some((l) => l.includes("could not read the release status (connect ECONNREFUSED 127.0.0.1:6443)")), w.lines.join("\n"));
         });
 
         it("SIGINT aborts the run: traffic back to the primary, the revision not marked failed", async () => {
