@@ -3,7 +3,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/**", "bin/**", "toolchain/**"] },
+    { ignores: ["node_modules/**", "bin/**", "toolchain/**", ".tmp/**"] },
     ...tseslint.configs.recommended,
     {
         files: ["**/*.ts"],
@@ -14,5 +14,11 @@ export default tseslint.config(
             "@typescript-eslint/no-explicit-any": "error",
             "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
         },
+    },
+    {
+        // CommonJS on purpose: the provider process's .ts loader (ts-loader.js says why)
+        files: ["**/*.js"],
+        languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", process: "readonly" } },
+        rules: { "@typescript-eslint/no-require-imports": "off" },
     },
 );

@@ -4,11 +4,9 @@
 // restarting every meshed pod, so it must never happen by accident).
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { load } from "../canary/provider/resource";
+import { load, TS } from "../canary/provider/resource";
 
 const X509_MODULE = path.join(__dirname, "x509");
-const TS_NODE = require.resolve("ts-node");
-const TSCONFIG = path.join(__dirname, "..", "..", "tsconfig.json");
 
 export interface LinkerdCertsInputs {
     readonly trustDomainRoot: string;
@@ -36,7 +34,7 @@ export const certsProvider: pulumi.dynamic.ResourceProvider = {
         return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
     },
     async create(inputs) {
-        const x509 = load(X509_MODULE, TS_NODE, TSCONFIG);
+        const x509 = load(X509_MODULE, TS);
         const certs = x509.mintLinkerdCerts(inputs);
         return { id: `linkerd-certs-${Date.now()}`, outs: { ...inputs, ...certs } };
     },

@@ -1,9 +1,10 @@
 // The CanaryRelease and CanaryFinalize dynamic resources (Pulumi side).
 //
 // The provider objects are serialized by Pulumi's closure serialization and run in a
-// separate process without ts-node. So each method only captures strings (absolute paths
-// computed here at load time), registers ts-node if the process has no `.ts` loader yet,
-// and requires the implementation (release.ts, finalize.ts) inside the method.
+// separate process without a TypeScript loader. So each method only captures strings
+// (absolute paths computed here at load time), registers ts-loader.js (transpiled output
+// cached on disk) if the process has no `.ts` loader yet, and requires the implementation
+// (release.ts, finalize.ts) inside the method.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { AnalysisSpec, Phase, ReleaseState, Target } from "../engine/types";
@@ -11,15 +12,20 @@ import type { LinkerdRoute, MetricsServer, Routing } from "./types";
 
 const RELEASE_MODULE = path.join(__dirname, "release");
 const FINALIZE_MODULE = path.join(__dirname, "finalize");
-const TS_NODE = require.resolve("ts-node");
-const TSCONFIG = path.join(__dirname, "..", "..", "..", "tsconfig.json");
+const REPO = path.join(__dirname, "..", "..", "..");
+/** Where and how the provider process loads .ts (strings only: captured by serialized methods). */
+export const TS = {
+    loader: path.join(__dirname, "ts-loader.js"),
+    tsconfig: path.join(REPO, "tsconfig.json"),
+    cacheDir: path.join(REPO, "node_modules", ".cache", "pulumi-canary", "ts"),
+} as const;
 
 /** Requires an implementation module from inside a provider method (also in the provider process). */
-export function load(modulePath: string, tsNode: string, tsconfig: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function load(modulePath: string, ts: typeof TS): any { // eslint-disable-line @typescript-eslint/no-explicit-any
     const exts = (require as unknown as { extensions: Record<string, unknown> }).extensions;
     if (exts[".ts"] === undefined) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require(tsNode).register({ transpileOnly: true, project: tsconfig });
+        require(ts.loader).register({ tsconfig: ts.tsconfig, cacheDir: ts.cacheDir });
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(modulePath);
@@ -27,34 +33,34 @@ export function load(modulePath: string, tsNode: string, tsconfig: string): any 
 
 export const releaseProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds, news) {
-        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).checkRelease(olds, news);
+        return load(RELEASE_MODULE, TS).checkRelease(olds, news);
     },
     async diff(id, olds, news) {
-        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).diffReleaseLive(id, olds, news);
+        return load(RELEASE_MODULE, TS).diffReleaseLive(id, olds, news);
     },
     async create(inputs) {
-        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).createRelease(inputs);
+        return load(RELEASE_MODULE, TS).createRelease(inputs);
     },
     async update(id, olds, news) {
-        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).updateRelease(id, olds, news);
+        return load(RELEASE_MODULE, TS).updateRelease(id, olds, news);
     },
     async delete(id, props) {
-        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).deleteRelease(id, props);
+        return load(RELEASE_MODULE, TS).deleteRelease(id, props);
     },
     async read(id, props) {
-        return load(RELEASE_MODULE, TS_NODE, TSCONFIG).readRelease(id, props);
+        return load(RELEASE_MODULE, TS).readRelease(id, props);
     },
 };
 
 export const finalizeProvider: pulumi.dynamic.ResourceProvider = {
     async diff(id, olds, news) {
-        return load(FINALIZE_MODULE, TS_NODE, TSCONFIG).diffFinalize(id, olds, news);
+        return load(FINALIZE_MODULE, TS).diffFinalize(id, olds, news);
     },
     async create(inputs) {
-        return load(FINALIZE_MODULE, TS_NODE, TSCONFIG).createFinalize(inputs);
+        return load(FINALIZE_MODULE, TS).createFinalize(inputs);
     },
     async update(id, olds, news) {
-        return load(FINALIZE_MODULE, TS_NODE, TSCONFIG).updateFinalize(id, olds, news);
+        return load(FINALIZE_MODULE, TS).updateFinalize(id, olds, news);
     },
     // nothing to remove: the release owns the routing objects
     async delete() {
