@@ -28,6 +28,9 @@ export interface CheckFailure {
 
 const LINKERD_PORT_DEFAULT = 9898;
 
+// in the provider process: exit when the CLI is gone, even between releases (engineWatch.ts)
+engineWatch();
+
 export function checkRelease(_olds: unknown, news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
     const problems: Problem[] = validateReleaseInputs(news);
     return { inputs: news, failures: problems.map((p) => ({ property: p.property, reason: p.reason })) };
