@@ -195,8 +195,7 @@ export async function updateRelease(_id: string, olds: ReleaseOutputs, news: Rel
     // a release left behind by a killed `pulumi up`: converge before starting over (invariant 5)
     if (unfinished(prev)) {
         ctx0.log(`found an unfinished release of revision ${prev.revision} (${prev.phase}, canary weight ${prev.canaryWeight}): routing all traffic to the primary`);
-        await s.router.setRoutes(news.target, { primary: 100, canary: 0 });
-        await s.kube.scaleDeployment(news.target.namespace, `${news.target.name}-canary`, 0);
+        await stopCanary(s, news.target);
     }
 
     const controller = new AbortController();
@@ -241,12 +240,17 @@ async function abandon(s: Seams, ctx: ReleaseContext, olds: ReleaseOutputs, news
         lastTransitionAt: s.clock.now(),
         message: msg.abandoned(news.target, saved.revision),
     };
-    await s.router.setRoutes(news.target, { primary: 100, canary: 0 });
-    await s.kube.scaleDeployment(news.target.namespace, `${news.target.name}-canary`, 0);
+    await stopCanary(s, news.target);
     await s.events.emit(news.target, { type: "Warning", reason: "Synced", message: state.message });
     await s.store.save(news.target, state);
     ctx.log(`! ${state.message}`);
     return outputs(news, state, olds.promotedTemplate, await s.router.getRoutes(news.target));
+}
+
+/** All traffic to the primary, the canary scaled to zero: what every unfinished release converges to. */
+async function stopCanary(s: Seams, target: Target): Promise<void> {
+    await s.router.setRoutes(target, { primary: 100, canary: 0 });
+    await s.kube.scaleDeployment(target.namespace, `${target.name}-canary`, 0);
 }
 
 function describePlan(inputs: ReleaseInputs): string {
