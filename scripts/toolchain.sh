@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # npm run toolchain: build and cache the e2e toolchain outside the repo.
 #
-#   Pulumi CLI, kube-apiserver, kube-controller-manager, kube-scheduler and kwok are built with
-#   the ordinary Go toolchain from the wrapper modules in toolchain/*; etcd is Debian's
+#   The Pulumi CLI, the Kubernetes provider (pulumi-resource-kubernetes, installed as a plugin
+#   into the toolchain's PULUMI_HOME), kube-apiserver, kube-controller-manager, kube-scheduler
+#   and kwok are built with the ordinary Go toolchain from the wrapper modules in toolchain/*;
+#   the Node.js language host from its source in ../shared/third_party; etcd is Debian's
 #   etcd-server. Everything lands in $TOOLCHAIN_ROOT/bin (see scripts/lib/toolchain-env.sh),
 #   keyed by the versions in toolchain/versions.env. A second run finds everything and says so.
 #
@@ -25,6 +27,7 @@ is_complete() {
     for c in "${TOOLCHAIN_COMPONENTS[@]}"; do
         [ -x "$TOOLCHAIN_BIN/$c" ] || return 1
     done
+    [ -d "$TOOLCHAIN_PULUMI_HOME/plugins/resource-kubernetes-$PULUMI_KUBERNETES_VERSION" ]
 }
 
 case "${1:-}" in
@@ -64,11 +67,14 @@ check_pins() {
     # k8s.io/kubernetes v1.X.Y publishes its staging modules (k8s.io/api, ...) as v0.X.Y.
     require_pin kubernetes/go.mod "k8s.io/api => k8s.io/api" "v0.${KUBERNETES_VERSION#v1.}"
     require_pin kwok/go.mod sigs.k8s.io/kwok "$KWOK_VERSION"
+    require_pin pulumi-kubernetes/go.mod github.com/pulumi/pulumi-kubernetes/provider/v4 "$PULUMI_KUBERNETES_MODULE_VERSION"
+    require_pin pulumi-kubernetes/go.mod github.com/pulumi/pulumi-kubernetes/sdk/v4 "$PULUMI_KUBERNETES_VERSION"
     npm_pin @pulumi/pulumi "$PULUMI_VERSION"
     npm_pin @pulumi/kubernetes "$PULUMI_KUBERNETES_VERSION"
 }
 
 # go_build NAME MODULE_DIR PACKAGE LDFLAGS: build one command into the bin dir, atomically.
+# MODULE_DIR is a folder of toolchain/, or an absolute path.
 go_build() {
     local name="$1" dir="$2" package="$3" ldflags="$4" t
     if [ -x "$TOOLCHAIN_BIN/$name" ]; then
@@ -76,8 +82,9 @@ go_build() {
         return
     fi
     t=$(now_s)
+    case "$dir" in /*) ;; *) dir="$REPO_ROOT/toolchain/$dir" ;; esac
     (
-        cd "$REPO_ROOT/toolchain/$dir"
+        cd "$dir"
         # go.sum is committed, so the checksum database is not needed (and not reachable here).
         GOSUMDB=off GOFLAGS="-mod=readonly -buildvcs=false" \
             go build -trimpath -ldflags "$ldflags" -o "$TOOLCHAIN_BIN/.$name.tmp" "$package"
@@ -89,23 +96,37 @@ go_build() {
     log "$P" "$name: built in $(($(now_s) - t))s"
 }
 
-# blocked NAME MODULE VERSION WHY: a component that cannot be built here; probe the proxy
-# once so the line quotes the current answer (and says so the day the module is served).
-blocked() {
-    local name="$1" module="$2" version="$3" why="$4" answer
-    answer=$(cd "$TOOLCHAIN_ROOT" && GOFLAGS=-mod=mod GOSUMDB=off timeout 60 \
-        go mod download -json "$module@$version" 2>/dev/null |
-        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const j=JSON.parse(s);process.stdout.write(j.Error?j.Error.replace(/\s+/g," "):"SERVED")}catch{process.stdout.write("no answer from the Go module proxy")}})') || true
-    if [ "$answer" = "SERVED" ]; then
-        echo "$name $version: NOW SERVED by the Go module proxy ($module): add a wrapper module in toolchain/ and build it" >>"$TOOLCHAIN_ROOT/blocked.txt"
+# kubernetes_provider: pulumi-resource-kubernetes from the module's cmd/pulumi-resource-kubernetes,
+# built beside our wrapper go.mod (the module's own go.mod replaces sdk/v4 with a path of its
+# monorepo, which does not apply to us), its schema embedded as upstream's `go generate` does,
+# then installed as plugin kubernetes into PULUMI_HOME, where the CLI looks for it.
+kubernetes_provider() {
+    local name=pulumi-resource-kubernetes version="${PULUMI_KUBERNETES_VERSION#v}" build src t
+    build="$TOOLCHAIN_ROOT/build/pulumi-kubernetes"
+    if [ ! -x "$TOOLCHAIN_BIN/$name" ]; then
+        t=$(now_s)
+        src=$(cd "$REPO_ROOT/toolchain/pulumi-kubernetes" && GOSUMDB=off GOFLAGS=-mod=readonly \
+            go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4) ||
+            die "$P" "$name: go list of the provider module failed"
+        rm -rf "$build" && mkdir -p "$build"
+        cp "$REPO_ROOT/toolchain/pulumi-kubernetes/go.mod" "$REPO_ROOT/toolchain/pulumi-kubernetes/go.sum" "$build/"
+        cp "$src/cmd/pulumi-resource-kubernetes/"{main.go,generate.go,schema.json,terraform-mapping.json} "$build/"
+        chmod u+w "$build"/*
+        (cd "$build" && VERSION="$version" GOSUMDB=off GOFLAGS="-mod=readonly -buildvcs=false" go run generate.go) \
+            >"$TOOLCHAIN_ROOT/logs/$name-generate.log" 2>&1 ||
+            die "$P" "$name: generate.go failed (log: $TOOLCHAIN_ROOT/logs/$name-generate.log)"
+        log "$P" "$name: schema embedded in $(($(now_s) - t))s"
+        go_build "$name" "$build" . \
+            "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version"
     else
-        echo "$name $version: NOT OBTAINABLE: ${answer%.}. $why" >>"$TOOLCHAIN_ROOT/blocked.txt"
+        log "$P" "$name: cached (0s)"
     fi
-}
-
-print_blocked() {
-    local line
-    while IFS= read -r line; do log "$P" "$line"; done <"$TOOLCHAIN_ROOT/blocked.txt"
+    t=$(now_s)
+    PULUMI_HOME="$TOOLCHAIN_PULUMI_HOME" PULUMI_SKIP_UPDATE_CHECK=true \
+        "$TOOLCHAIN_BIN/pulumi" plugin install resource kubernetes "$version" --file "$TOOLCHAIN_BIN/$name" --reinstall \
+        >"$TOOLCHAIN_ROOT/logs/$name-install.log" 2>&1 ||
+        die "$P" "$name: pulumi plugin install failed (log: $TOOLCHAIN_ROOT/logs/$name-install.log)"
+    log "$P" "$name: installed as plugin kubernetes $version into $TOOLCHAIN_PULUMI_HOME in $(($(now_s) - t))s"
 }
 
 link_etcd() {
@@ -120,7 +141,6 @@ link_etcd() {
 
 if is_complete; then
     for c in "${TOOLCHAIN_COMPONENTS[@]}"; do log "$P" "$c: cached (0s)"; done
-    print_blocked
     log "$P" "up to date at $TOOLCHAIN_ROOT, nothing to do ($(($(now_s) - started))s)"
     exit 0
 fi
@@ -130,15 +150,16 @@ check_pins
 mkdir -p "$TOOLCHAIN_BIN" "$TOOLCHAIN_ROOT/logs" "$TOOLCHAIN_PULUMI_HOME"
 log "$P" "building into $TOOLCHAIN_ROOT with $(go env GOVERSION)"
 
-: >"$TOOLCHAIN_ROOT/blocked.txt"
-blocked pulumi-language-nodejs github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 "$PULUMI_VERSION" \
-    "The e2e tests run programs inline through the Automation API, whose in-process language host replaces it."
-blocked pulumi-resource-kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4 "$PULUMI_KUBERNETES_VERSION" \
-    "Without it no @pulumi/kubernetes resource can be deployed; the e2e tests create Kubernetes objects through dynamic resources."
-print_blocked
-
 go_build pulumi pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
     "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
+
+# its source folder may be read-only: -mod=readonly writes nothing there
+[ -f "$LANGUAGE_HOST_SRC/go.mod" ] ||
+    die "$P" "the language host's source is not at $LANGUAGE_HOST_SRC (../shared beside the repo, or set CANARY_SHARED_DIR)"
+go_build pulumi-language-nodejs "$LANGUAGE_HOST_SRC" . \
+    "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
+
+kubernetes_provider
 
 k8s_minor="${KUBERNETES_VERSION#v1.}"
 k8s_minor="${k8s_minor%%.*}"
