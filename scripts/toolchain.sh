@@ -27,7 +27,11 @@ is_complete() {
     for c in "${TOOLCHAIN_COMPONENTS[@]}"; do
         [ -x "$TOOLCHAIN_BIN/$c" ] || return 1
     done
-    [ -d "$TOOLCHAIN_PULUMI_HOME/plugins/resource-kubernetes-$PULUMI_KUBERNETES_VERSION" ]
+    kubernetes_plugin_installed
+}
+
+kubernetes_plugin_installed() {
+    [ -x "$TOOLCHAIN_PULUMI_HOME/plugins/resource-kubernetes-$PULUMI_KUBERNETES_VERSION/pulumi-resource-kubernetes" ]
 }
 
 case "${1:-}" in
@@ -73,11 +77,11 @@ check_pins() {
     npm_pin @pulumi/kubernetes "$PULUMI_KUBERNETES_VERSION"
 }
 
-# go_build NAME MODULE_DIR PACKAGE LDFLAGS: build one command into the bin dir, atomically.
-# MODULE_DIR is a folder of toolchain/, or an absolute path.
+# go_build NAME MODULE_DIR PACKAGE LDFLAGS [OUT_DIR]: build one command into OUT_DIR (default
+# the bin dir), atomically. MODULE_DIR is a folder of toolchain/, or an absolute path.
 go_build() {
-    local name="$1" dir="$2" package="$3" ldflags="$4" t
-    if [ -x "$TOOLCHAIN_BIN/$name" ]; then
+    local name="$1" dir="$2" package="$3" ldflags="$4" out="${5:-$TOOLCHAIN_BIN}" t
+    if [ -x "$out/$name" ]; then
         log "$P" "$name: cached (0s)"
         return
     fi
@@ -87,12 +91,12 @@ go_build() {
         cd "$dir"
         # go.sum is committed, so the checksum database is not needed (and not reachable here).
         GOSUMDB=off GOFLAGS="-mod=readonly -buildvcs=false" \
-            go build -trimpath -ldflags "$ldflags" -o "$TOOLCHAIN_BIN/.$name.tmp" "$package"
+            go build -trimpath -ldflags "$ldflags" -o "$out/.$name.tmp" "$package"
     ) >"$TOOLCHAIN_ROOT/logs/$name.log" 2>&1 || {
         tail -n 30 "$TOOLCHAIN_ROOT/logs/$name.log" >&2
         die "$P" "$name: go build $package failed after $(($(now_s) - t))s (log: $TOOLCHAIN_ROOT/logs/$name.log)"
     }
-    mv "$TOOLCHAIN_BIN/.$name.tmp" "$TOOLCHAIN_BIN/$name"
+    mv "$out/.$name.tmp" "$out/$name"
     log "$P" "$name: built in $(($(now_s) - t))s"
 }
 
@@ -102,30 +106,32 @@ go_build() {
 # then installed as plugin kubernetes into PULUMI_HOME, where the CLI looks for it.
 kubernetes_provider() {
     local name=pulumi-resource-kubernetes version="${PULUMI_KUBERNETES_VERSION#v}" build src t
-    build="$TOOLCHAIN_ROOT/build/pulumi-kubernetes"
-    if [ ! -x "$TOOLCHAIN_BIN/$name" ]; then
-        t=$(now_s)
-        src=$(cd "$REPO_ROOT/toolchain/pulumi-kubernetes" && GOSUMDB=off GOFLAGS=-mod=readonly \
-            go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4) ||
-            die "$P" "$name: go list of the provider module failed"
-        rm -rf "$build" && mkdir -p "$build"
-        cp "$REPO_ROOT/toolchain/pulumi-kubernetes/go.mod" "$REPO_ROOT/toolchain/pulumi-kubernetes/go.sum" "$build/"
-        cp "$src/cmd/pulumi-resource-kubernetes/"{main.go,generate.go,schema.json,terraform-mapping.json} "$build/"
-        chmod u+w "$build"/*
-        (cd "$build" && VERSION="$version" GOSUMDB=off GOFLAGS="-mod=readonly -buildvcs=false" go run generate.go) \
-            >"$TOOLCHAIN_ROOT/logs/$name-generate.log" 2>&1 ||
-            die "$P" "$name: generate.go failed (log: $TOOLCHAIN_ROOT/logs/$name-generate.log)"
-        log "$P" "$name: schema embedded in $(($(now_s) - t))s"
-        go_build "$name" "$build" . \
-            "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version"
-    else
+    if kubernetes_plugin_installed; then
         log "$P" "$name: cached (0s)"
+        return
     fi
     t=$(now_s)
+    build="$TOOLCHAIN_ROOT/build/pulumi-kubernetes"
+    src=$(cd "$REPO_ROOT/toolchain/pulumi-kubernetes" && GOSUMDB=off GOFLAGS=-mod=readonly \
+        go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4) ||
+        die "$P" "$name: go list of the provider module failed"
+    rm -rf "$build" && mkdir -p "$build"
+    cp "$REPO_ROOT/toolchain/pulumi-kubernetes/go.mod" "$REPO_ROOT/toolchain/pulumi-kubernetes/go.sum" "$build/"
+    cp "$src/cmd/pulumi-resource-kubernetes/"{main.go,generate.go,schema.json,terraform-mapping.json} "$build/"
+    chmod u+w "$build"/*
+    (cd "$build" && VERSION="$version" GOSUMDB=off GOFLAGS="-mod=readonly -buildvcs=false" go run generate.go) \
+        >"$TOOLCHAIN_ROOT/logs/$name-generate.log" 2>&1 ||
+        die "$P" "$name: generate.go failed (log: $TOOLCHAIN_ROOT/logs/$name-generate.log)"
+    log "$P" "$name: schema embedded in $(($(now_s) - t))s"
+    go_build "$name" "$build" . \
+        "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version" "$build"
+    t=$(now_s)
+    # not left in the bin dir: the CLI would take it from PATH instead of the installed plugin
     PULUMI_HOME="$TOOLCHAIN_PULUMI_HOME" PULUMI_SKIP_UPDATE_CHECK=true \
-        "$TOOLCHAIN_BIN/pulumi" plugin install resource kubernetes "$version" --file "$TOOLCHAIN_BIN/$name" --reinstall \
+        "$TOOLCHAIN_BIN/pulumi" plugin install resource kubernetes "$version" --file "$build/$name" --reinstall \
         >"$TOOLCHAIN_ROOT/logs/$name-install.log" 2>&1 ||
         die "$P" "$name: pulumi plugin install failed (log: $TOOLCHAIN_ROOT/logs/$name-install.log)"
+    rm -rf "$build"
     log "$P" "$name: installed as plugin kubernetes $version into $TOOLCHAIN_PULUMI_HOME in $(($(now_s) - t))s"
 }
 
@@ -140,7 +146,7 @@ link_etcd() {
 }
 
 if is_complete; then
-    for c in "${TOOLCHAIN_COMPONENTS[@]}"; do log "$P" "$c: cached (0s)"; done
+    for c in "${TOOLCHAIN_COMPONENTS[@]}" pulumi-resource-kubernetes; do log "$P" "$c: cached (0s)"; done
     log "$P" "up to date at $TOOLCHAIN_ROOT, nothing to do ($(($(now_s) - started))s)"
     exit 0
 fi

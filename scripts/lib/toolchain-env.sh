@@ -2,7 +2,7 @@
 # Where the e2e toolchain lives. Source it (after common.sh); it sets:
 #   TOOLCHAIN_KEY   versions of every component plus a hash of the wrapper modules
 #   TOOLCHAIN_ROOT  ${CANARY_TOOLCHAIN_DIR:-$HOME/.cache/pulumi-canary-toolchain}/$TOOLCHAIN_KEY
-#   TOOLCHAIN_BIN   $TOOLCHAIN_ROOT/bin (pulumi, its plugins, kube-*, etcd, kwok)
+#   TOOLCHAIN_BIN   $TOOLCHAIN_ROOT/bin (pulumi, its language host, kube-*, etcd, kwok)
 #   TOOLCHAIN_PULUMI_HOME  project-local PULUMI_HOME, outside the repo (the kubernetes plugin)
 #   LANGUAGE_HOST_SRC  the Node.js language host's source (../shared/third_party, read-only)
 
@@ -22,4 +22,4 @@ TOOLCHAIN_KEY="pulumi-${PULUMI_VERSION}_k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VE
 TOOLCHAIN_ROOT="${CANARY_TOOLCHAIN_DIR:-$HOME/.cache/pulumi-canary-toolchain}/$TOOLCHAIN_KEY"
 TOOLCHAIN_BIN="$TOOLCHAIN_ROOT/bin"
 TOOLCHAIN_PULUMI_HOME="$TOOLCHAIN_ROOT/pulumi-home"
-TOOLCHAIN_COMPONENTS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
+TOOLCHAIN_COMPONENTS=(pulumi pulumi-language-nodejs kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
