@@ -4,6 +4,9 @@
 // Automation API inline program has no Pulumi.yaml; a unit test keeps the two in step).
 // Every problem is reported at once, naming the key and the value:
 //   canary:analysis.stepWeight: must be 1..100, got 0
+// (a secret's value is never shown: canary:kubeconfig problems say what is wrong without it).
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { AnalysisSpec, MatchCondition, MetricCheck, Webhook, HookType } from "./canary/engine/types";
 import { LinkerdRoute, MetricsServer, Routing } from "./canary/provider/types";
@@ -41,6 +44,62 @@ export interface ReleaseConfig {
     readonly metricsServer: MetricsServer;
 }
 
+/**
+ * Where a component's Helm charts come from (the `canary:*Charts` keys): a local folder holding
+ * one sub-folder per chart, named as the chart's Helm release (see CHARTS), or a Helm
+ * repository, http(s):// (an index.yaml repository) or oci:// (a registry).
+ */
+export type ChartSource =
+    | { readonly folder: string }
+    | { readonly repository: string };
+
+/** One source per upstream repository the stack installs from. */
+export interface ChartSources {
+    /** ingress-nginx. */
+    readonly ingressNginx: ChartSource;
+    /** linkerd-crds and linkerd-control-plane (Linkerd's stable repository). */
+    readonly linkerd: ChartSource;
+    /** linkerd-smi (its own repository upstream). */
+    readonly linkerdSmi: ChartSource;
+    /** Istio's base and istiod. */
+    readonly istio: ChartSource;
+}
+
+/** A chart: its name in a repository, and its sub-folder in a chart folder (the release's name). */
+export interface ChartRef {
+    readonly name: string;
+    readonly folder: string;
+}
+
+/** Every chart the stack installs (istio's base chart sits in istio-base/, its release's name). */
+export const CHARTS = {
+    ingressNginx: { name: "ingress-nginx", folder: "ingress-nginx" },
+    linkerdCrds: { name: "linkerd-crds", folder: "linkerd-crds" },
+    linkerdControlPlane: { name: "linkerd-control-plane", folder: "linkerd-control-plane" },
+    linkerdSmi: { name: "linkerd-smi", folder: "linkerd-smi" },
+    istioBase: { name: "base", folder: "istio-base" },
+    istiod: { name: "istiod", folder: "istiod" },
+} as const satisfies Record<string, ChartRef>;
+
+/** The chart arguments of a helm.v3.Release, from a chart source. */
+export interface HelmChartArgs {
+    readonly chart: string;
+    readonly version?: string;
+    readonly repositoryOpts?: { readonly repo: string };
+}
+
+/**
+ * A folder: the chart's sub-folder, no version (a local chart installs the version its
+ * Chart.yaml has; the provider ignores `version` for a local path) and no repository. An oci://
+ * registry: `oci://.../<chart>` at the version (Helm finds no index.yaml there, so no repo). An
+ * http(s) repository: the chart by name at the version, from that repository.
+ */
+export function helmChart(source: ChartSource, chart: ChartRef, version: string): HelmChartArgs {
+    if ("folder" in source) return { chart: path.join(source.folder, chart.folder) };
+    if (source.repository.startsWith("oci://")) return { chart: `${source.repository.replace(/\/+$/, "")}/${chart.name}`, version };
+    return { chart: chart.name, version, repositoryOpts: { repo: source.repository } };
+}
+
 export interface StackConfig {
     readonly cluster: Cluster;
     /** kubeconfig context; "" picks the cluster's usual one (kind-kind, minikube). */
@@ -51,6 +110,8 @@ export interface StackConfig {
     readonly routing: Routing;
     readonly linkerdRoute: LinkerdRoute;
     readonly infra: InfraConfig;
+    /** Where the Helm charts of the installed infrastructure come from. */
+    readonly charts: ChartSources;
     readonly app: AppConfig;
     readonly release: ReleaseConfig;
 }
@@ -81,6 +142,8 @@ export interface AnalysisConfig {
 export const DEFAULTS = {
     cluster: "kind",
     kubeContext: "",
+    /** "" means unset: the ambient kubeconfig ($KUBECONFIG or ~/.kube/config). */
+    kubeconfig: "",
     namespace: "test",
     routing: "nginx",
     linkerdRoute: "httproute",
@@ -89,6 +152,10 @@ export const DEFAULTS = {
     installLinkerd: false,
     installIstio: false,
     installLoadtester: true,
+    ingressNginxCharts: "https://kubernetes.github.io/ingress-nginx",
+    linkerdCharts: "https://helm.linkerd.io/stable",
+    linkerdSmiCharts: "https://linkerd.github.io/linkerd-smi",
+    istioCharts: "https://istio-release.storage.googleapis.com/charts",
     appName: "podinfo",
     image: "ghcr.io/stefanprodan/podinfo:6.5.3",
     replicas: 2,
@@ -121,9 +188,13 @@ const BUILTINS = ["request-success-rate", "request-duration"] as const;
 
 /** What the entry point reads config through (pulumi.Config, or a fake in tests). */
 export interface ConfigSource {
+    /** The value as text (a secret's plaintext too, as pulumi.Config.get gives it). */
     get(key: string): string | undefined;
     getObject<T>(key: string): T | undefined;
+    /** The value as a secret Output. */
     getSecret(key: string): pulumi.Output<string> | undefined;
+    /** Whether the value was set as a secret (`pulumi config set --secret`). */
+    isSecret(key: string): boolean;
 }
 
 export class ConfigError extends Error {
@@ -243,11 +314,71 @@ function metricsServer(p: Problems, c: ConfigSource): MetricsServer {
 }
 
 /**
+ * canary:kubeconfig: "" (the default) means unset, the ambient kubeconfig. The plaintext is read
+ * only to tell "" from a value and is neither kept nor shown; a value goes on as the secret
+ * Output, and one not set as a secret is refused (Pulumi.yaml cannot declare the key
+ * `secret: true`, see there).
+ */
+function kubeconfig(p: Problems, c: ConfigSource): pulumi.Output<string> | undefined {
+    const raw = c.get("kubeconfig") ?? DEFAULTS.kubeconfig;
+    if (raw === "") return undefined;
+    if (raw.trim() === "") {
+        p.list.push('canary:kubeconfig: must be kubeconfig contents, or "" for the ambient kubeconfig, got a blank value');
+        return undefined;
+    }
+    if (!c.isSecret("kubeconfig")) {
+        p.list.push("canary:kubeconfig: must be set as a secret (pulumi config set --secret canary:kubeconfig < FILE), got a plaintext value (not shown)");
+        return undefined;
+    }
+    return c.getSecret("kubeconfig");
+}
+
+/**
+ * A `canary:*Charts` key: an http(s):// or oci:// URL is a Helm repository; anything else is a
+ * folder, relative to projectDir, resolved to an absolute path. The folder must hold a chart
+ * (a sub-folder with Chart.yaml) for each of `needed`, which is checked only when the component
+ * that installs them is on (needed undefined: not installed).
+ */
+function chartSource(p: Problems, c: ConfigSource, key: keyof typeof DEFAULTS & `${string}Charts`, needed: readonly ChartRef[] | undefined, projectDir: string): ChartSource {
+    const fallback = DEFAULTS[key];
+    const v = c.get(key) ?? fallback;
+    if (/^(https?|oci):\/\/[^\s/]/.test(v)) return { repository: v };
+    if (v.trim() === "" || /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v)) {
+        p.add(key, "must be a Helm repository URL (http://, https:// or oci://) or a chart folder", v);
+        return { repository: fallback };
+    }
+    const folder = path.resolve(projectDir, v);
+    if (needed === undefined) return { folder };
+    if (!isDirectory(folder)) {
+        p.add(key, `no folder ${folder}`, v);
+        return { folder };
+    }
+    for (const chart of needed) {
+        if (!fs.existsSync(path.join(folder, chart.folder, "Chart.yaml"))) p.add(key, `no chart folder ${chart.folder} in ${folder}`, v);
+    }
+    return { folder };
+}
+
+function isDirectory(p: string): boolean {
+    try {
+        return fs.statSync(p).isDirectory();
+    } catch {
+        return false;
+    }
+}
+
+export interface ReadOptions {
+    /** What relative chart folders resolve against. Default process.cwd(): the project directory when the CLI runs the program. */
+    readonly projectDir?: string;
+}
+
+/**
  * Reads and validates every key. Throws a ConfigError listing every problem; nothing is
  * deployed with a bad config.
  */
-export function readStackConfig(c: ConfigSource): StackConfig {
+export function readStackConfig(c: ConfigSource, opts: ReadOptions = {}): StackConfig {
     const p = new Problems();
+    const projectDir = opts.projectDir ?? process.cwd();
     const cluster = oneOf<Cluster>(p, c, "cluster", ["kind", "minikube"], DEFAULTS.cluster);
     const routing = oneOf<Routing>(p, c, "routing", ["nginx", "linkerd", "istio"], DEFAULTS.routing);
     const linkerdRoute = oneOf<LinkerdRoute>(p, c, "linkerdRoute", ["httproute", "smi"], DEFAULTS.linkerdRoute);
@@ -265,6 +396,12 @@ export function readStackConfig(c: ConfigSource): StackConfig {
         loadtester: bool(p, c, "installLoadtester", DEFAULTS.installLoadtester),
     };
     if (infra.linkerd && infra.istio) p.add("installIstio", "cannot be true together with installLinkerd (one mesh per cluster)", true);
+    const charts: ChartSources = {
+        ingressNginx: chartSource(p, c, "ingressNginxCharts", infra.ingressNginx ? [CHARTS.ingressNginx] : undefined, projectDir),
+        linkerd: chartSource(p, c, "linkerdCharts", infra.linkerd ? [CHARTS.linkerdCrds, CHARTS.linkerdControlPlane] : undefined, projectDir),
+        linkerdSmi: chartSource(p, c, "linkerdSmiCharts", infra.linkerd && linkerdRoute === "smi" ? [CHARTS.linkerdSmi] : undefined, projectDir),
+        istio: chartSource(p, c, "istioCharts", infra.istio ? [CHARTS.istioBase, CHARTS.istiod] : undefined, projectDir),
+    };
 
     let rawAnalysis: AnalysisConfig = DEFAULTS.analysis;
     try {
@@ -297,11 +434,12 @@ export function readStackConfig(c: ConfigSource): StackConfig {
     const cfg: StackConfig = {
         cluster,
         kubeContext: str(c, "kubeContext", DEFAULTS.kubeContext),
-        kubeconfig: c.getSecret("kubeconfig"),
+        kubeconfig: kubeconfig(p, c),
         namespace,
         routing,
         linkerdRoute,
         infra,
+        charts,
         app: { name: appName, image, replicas: int(p, c, "replicas", DEFAULTS.replicas, 1), host: str(c, "host", DEFAULTS.host) },
         release,
     };
@@ -324,5 +462,16 @@ export function pulumiConfigSource(config: pulumi.Config = new pulumi.Config()):
         },
         getObject: <T>(key: string) => config.getObject<T>(key),
         getSecret: (key) => config.getSecret(key),
+        isSecret: (key) => isConfigSecret(`${config.name}:${key}`),
     };
+}
+
+/**
+ * Whether the CLI (PULUMI_CONFIG_SECRET_KEYS) or the Automation API passed this key encrypted.
+ * @pulumi/pulumi's runtime exports isConfigSecret but leaves it out of its type declarations.
+ */
+function isConfigSecret(fullKey: string): boolean {
+    const fn = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+    if (typeof fn !== "function") throw new Error(`@pulumi/pulumi has no runtime.isConfigSecret: cannot tell whether ${fullKey} was set as a secret`);
+    return fn(fullKey);
 }

@@ -2,14 +2,15 @@
 // controller pods (the nginx builtin queries read nginx_ingress_controller_* series).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { CHARTS, ChartSource, DEFAULTS, helmChart } from "./config";
 
 export interface IngressNginxArgs {
     /** Default "ingress-nginx". */
     readonly namespace?: string;
-    /** Chart version. Default "4.11.3" (controller v1.11.3). */
+    /** Chart version from a repository. Default "4.11.3" (controller v1.11.3). A chart folder installs the version its Chart.yaml has. */
     readonly chartVersion?: string;
-    /** Default "https://kubernetes.github.io/ingress-nginx". */
-    readonly repository?: string;
+    /** A Helm repository, or a folder holding ingress-nginx/. Default { repository: "https://kubernetes.github.io/ingress-nginx" }. */
+    readonly charts?: ChartSource;
     /** Service type of the controller. Default "NodePort" (kind and minikube have no load balancer). */
     readonly serviceType?: string;
     /** kind: bind ports 80/443 on the node labelled ingress-ready=true. Default false. */
@@ -48,9 +49,7 @@ export class IngressNginx extends pulumi.ComponentResource {
         this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: ns } }, { parent: this });
         this.release = new k8s.helm.v3.Release(name, {
             name: "ingress-nginx",
-            chart: "ingress-nginx",
-            version: args.chartVersion ?? "4.11.3",
-            repositoryOpts: { repo: args.repository ?? "https://kubernetes.github.io/ingress-nginx" },
+            ...helmChart(args.charts ?? { repository: DEFAULTS.ingressNginxCharts }, CHARTS.ingressNginx, args.chartVersion ?? "4.11.3"),
             namespace: this.namespace.metadata.name,
             values: ingressNginxValues(args),
         }, { parent: this });

@@ -3,21 +3,24 @@
 // for TrafficSplit routing.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { CHARTS, ChartSource, DEFAULTS, helmChart } from "./config";
 import { LinkerdCertificates, LinkerdCertsArgs } from "./linkerd/certs";
 
 export interface LinkerdArgs {
     /** Default "linkerd". */
     readonly namespace?: string;
-    /** linkerd-crds chart version. Default "1.8.0" (Linkerd stable-2.14). */
+    /** linkerd-crds chart version from a repository. Default "1.8.0" (Linkerd stable-2.14). */
     readonly crdsVersion?: string;
-    /** linkerd-control-plane chart version. Default "1.16.11" (Linkerd stable-2.14.10). */
+    /** linkerd-control-plane chart version from a repository. Default "1.16.11" (Linkerd stable-2.14.10). */
     readonly controlPlaneVersion?: string;
-    /** Default "https://helm.linkerd.io/stable". */
-    readonly repository?: string;
+    /** linkerd-crds and linkerd-control-plane: a Helm repository, or a folder holding both. Default { repository: "https://helm.linkerd.io/stable" }. */
+    readonly charts?: ChartSource;
     /** Install linkerd-smi (TrafficSplit). Default false. */
     readonly smi?: boolean;
-    /** linkerd-smi chart version. Default "1.0.4". */
+    /** linkerd-smi chart version from a repository. Default "1.0.4". */
     readonly smiVersion?: string;
+    /** linkerd-smi: a Helm repository, or a folder holding linkerd-smi/. Default { repository: "https://linkerd.github.io/linkerd-smi" }. */
+    readonly smiCharts?: ChartSource;
     /** Certificate names and validity. Defaults: see LinkerdCertsArgs. */
     readonly certs?: LinkerdCertsArgs;
 }
@@ -31,19 +34,20 @@ export class Linkerd extends pulumi.ComponentResource {
 
     constructor(name: string, args: LinkerdArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
         super("canary:infra:Linkerd", name, {}, opts);
-        const repo = args.repository ?? "https://helm.linkerd.io/stable";
+        // a chart folder installs the version its Chart.yaml has; the versions are for a repository
+        const charts = args.charts ?? { repository: DEFAULTS.linkerdCharts };
         const ns = args.namespace ?? "linkerd";
         this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, {
             metadata: { name: ns, labels: { "linkerd.io/is-control-plane": "true", "config.linkerd.io/admission-webhooks": "disabled", "linkerd.io/control-plane-ns": ns } },
         }, { parent: this });
         this.certs = new LinkerdCertificates(`${name}-certs`, args.certs ?? {}, { parent: this });
         this.crds = new k8s.helm.v3.Release(`${name}-crds`, {
-            name: "linkerd-crds", chart: "linkerd-crds", version: args.crdsVersion ?? "1.8.0",
-            repositoryOpts: { repo }, namespace: this.namespace.metadata.name,
+            name: "linkerd-crds", ...helmChart(charts, CHARTS.linkerdCrds, args.crdsVersion ?? "1.8.0"),
+            namespace: this.namespace.metadata.name,
         }, { parent: this });
         this.controlPlane = new k8s.helm.v3.Release(`${name}-control-plane`, {
-            name: "linkerd-control-plane", chart: "linkerd-control-plane", version: args.controlPlaneVersion ?? "1.16.11",
-            repositoryOpts: { repo }, namespace: this.namespace.metadata.name,
+            name: "linkerd-control-plane", ...helmChart(charts, CHARTS.linkerdControlPlane, args.controlPlaneVersion ?? "1.16.11"),
+            namespace: this.namespace.metadata.name,
             values: {
                 identityTrustAnchorsPEM: this.certs.trustAnchorPEM,
                 identity: { issuer: { tls: { crtPEM: this.certs.issuerCertPEM, keyPEM: this.certs.issuerKeyPEM } } },
@@ -51,8 +55,7 @@ export class Linkerd extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [this.crds] });
         if (args.smi === true) {
             this.smi = new k8s.helm.v3.Release(`${name}-smi`, {
-                name: "linkerd-smi", chart: "linkerd-smi", version: args.smiVersion ?? "1.0.4",
-                repositoryOpts: { repo: "https://linkerd.github.io/linkerd-smi" },
+                name: "linkerd-smi", ...helmChart(args.smiCharts ?? { repository: DEFAULTS.linkerdSmiCharts }, CHARTS.linkerdSmi, args.smiVersion ?? "1.0.4"),
                 namespace: "linkerd-smi", createNamespace: true,
             }, { parent: this, dependsOn: [this.controlPlane] });
         }

@@ -39,11 +39,11 @@ export function deployStack(cfg: StackConfig): StackOutputs {
     });
     const opts: pulumi.ComponentResourceOptions = { providers: { kubernetes: provider } };
     const infra: pulumi.Resource[] = [];
-    if (cfg.infra.ingressNginx) infra.push(new IngressNginx("ingress-nginx", {}, opts));
+    if (cfg.infra.ingressNginx) infra.push(new IngressNginx("ingress-nginx", { charts: cfg.charts.ingressNginx }, opts));
     if (cfg.infra.prometheus) infra.push(new Prometheus("prometheus", {}, opts));
     const metricsServer = cfg.release.metricsServer;
-    if (cfg.infra.linkerd) infra.push(new Linkerd("linkerd", { smi: cfg.linkerdRoute === "smi" }, opts));
-    if (cfg.infra.istio) infra.push(new Istio("istio", {}, opts));
+    if (cfg.infra.linkerd) infra.push(new Linkerd("linkerd", { smi: cfg.linkerdRoute === "smi", charts: cfg.charts.linkerd, smiCharts: cfg.charts.linkerdSmi }, opts));
+    if (cfg.infra.istio) infra.push(new Istio("istio", { charts: cfg.charts.istio }, opts));
 
     const namespace = new k8s.core.v1.Namespace(cfg.namespace, {
         metadata: {

@@ -1,5 +1,8 @@
 // Every component under Pulumi mocks: names, labels, ports, annotations, parents, secrets.
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 interface Registered { type: string; name: string; inputs: Record<string, any> } // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -33,12 +36,18 @@ function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => o.apply(resolve));
 }
 
+/** Config as pulumi.Config gives it; the kubeconfig, when given, was set with --secret. */
 function source(values: Record<string, unknown>, kubeconfig?: string): ConfigSource {
     const text = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+    const get = (k: string) => (k === "kubeconfig" && kubeconfig !== undefined ? kubeconfig : values[k] === undefined ? undefined : text(values[k]));
     return {
-        get: (k) => (values[k] === undefined ? undefined : text(values[k])),
+        get,
         getObject: <T>(k: string) => (values[k] === undefined ? undefined : (JSON.parse(text(values[k])) as T)),
-        getSecret: (k) => (k === "kubeconfig" && kubeconfig !== undefined ? pulumi.secret(kubeconfig) : undefined),
+        getSecret: (k) => {
+            const v = get(k);
+            return v === undefined ? undefined : pulumi.secret(v);
+        },
+        isSecret: (k) => k === "kubeconfig" && kubeconfig !== undefined,
     };
 }
 
@@ -146,10 +155,10 @@ describe("deployStack (nginx walkthrough)", () => {
         assert.equal(f.readyTimeoutSeconds, 300);
     });
 
-    it("ingress-nginx: chart with metrics on and scrape annotations", () => {
+    it("ingress-nginx: chart 4.11.3 from its repository, metrics on, scrape annotations, no admission webhooks", () => {
         const h = one("kubernetes:helm.sh/v3:Release", "ingress-nginx");
-        assert.equal(h.chart, "ingress-nginx");
-        assert.equal(h.repositoryOpts.repo, "https://kubernetes.github.io/ingress-nginx");
+        assert.deepEqual([h.name, h.chart, h.version, h.repositoryOpts], ["ingress-nginx", "ingress-nginx", "4.11.3", { repo: "https://kubernetes.github.io/ingress-nginx" }]);
+        assert.deepEqual(h.values.controller.admissionWebhooks, { enabled: false });
         assert.deepEqual(h.values.controller.metrics, { enabled: true, port: 10254 });
         assert.deepEqual(h.values.controller.podAnnotations, { "prometheus.io/scrape": "true", "prometheus.io/port": "10254" });
     });
@@ -224,6 +233,82 @@ describe("deployStack (linkerd on minikube)", () => {
         const r = one("pulumi-nodejs:dynamic/canary:CanaryRelease", "podinfo-release");
         assert.deepEqual([r.routing, r.linkerdRoute, r.ingressName], ["linkerd", "httproute", undefined]);
         assert.equal(one("pulumi:providers:kubernetes", "k8s").context, "minikube");
+    });
+});
+
+describe("kubeconfig \"\" (the Pulumi.yaml default): the ambient kubeconfig", () => {
+    before(async () => {
+        registered = [];
+        const cfg = readStackConfig(source({ kubeconfig: "", installIngressNginx: false, installPrometheus: false, installLoadtester: false }));
+        assert.equal(cfg.kubeconfig, undefined);
+        await settle(deployStack(cfg));
+    });
+    it("the Kubernetes provider and the release get no kubeconfig", () => {
+        const p = one("pulumi:providers:kubernetes", "k8s");
+        assert.equal(p.context, "kind-kind");
+        assert.equal(p.kubeconfig, undefined);
+        assert.equal(one("pulumi-nodejs:dynamic/canary:CanaryRelease", "podinfo-release").kubeconfig, undefined);
+    });
+});
+
+describe("chart sources: helm.v3.Release chart arguments", () => {
+    let dir: string;
+    const release = (name: string) => one("kubernetes:helm.sh/v3:Release", name);
+    /** [chart, version, repositoryOpts] of a registered Release. */
+    const chartOf = (name: string) => {
+        const r = release(name);
+        return [r.chart, r.version, r.repositoryOpts];
+    };
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-stack-charts-"));
+        for (const c of ["ingress-nginx", "linkerd-crds", "linkerd-control-plane", "linkerd-smi", "istio-base", "istiod"]) {
+            fs.mkdirSync(path.join(dir, "charts", c), { recursive: true });
+            fs.writeFileSync(path.join(dir, "charts", c, "Chart.yaml"), `name: ${c}\n`);
+        }
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("a folder: ingress-nginx from <folder>/ingress-nginx, no version, no repository; values kept", async () => {
+        registered = [];
+        await settle(deployStack(readStackConfig(source({ ingressNginxCharts: "charts" }), { projectDir: dir })));
+        assert.deepEqual(chartOf("ingress-nginx"), [path.join(dir, "charts", "ingress-nginx"), undefined, undefined]);
+        assert.deepEqual(release("ingress-nginx").values.controller.admissionWebhooks, { enabled: false });
+    });
+
+    it("linkerd: one folder for linkerd-crds, linkerd-control-plane and linkerd-smi", async () => {
+        registered = [];
+        const cfg = readStackConfig(source({ routing: "linkerd", linkerdRoute: "smi", installLinkerd: true, installIngressNginx: false, linkerdCharts: "charts", linkerdSmiCharts: path.join(dir, "charts") }), { projectDir: dir });
+        await settle(deployStack(cfg));
+        for (const name of ["linkerd-crds", "linkerd-control-plane", "linkerd-smi"]) {
+            assert.deepEqual(chartOf(name), [path.join(dir, "charts", name), undefined, undefined], name);
+            assert.equal(release(name).name, name);
+        }
+    });
+
+    it("linkerd: a repository URL replaces the stable repository; linkerd-smi keeps its own", async () => {
+        registered = [];
+        const cfg = readStackConfig(source({ routing: "linkerd", linkerdRoute: "smi", installLinkerd: true, installIngressNginx: false, linkerdCharts: "https://mirror.example.com/linkerd" }));
+        await settle(deployStack(cfg));
+        assert.deepEqual(chartOf("linkerd-crds"), ["linkerd-crds", "1.8.0", { repo: "https://mirror.example.com/linkerd" }]);
+        assert.deepEqual(chartOf("linkerd-control-plane"), ["linkerd-control-plane", "1.16.11", { repo: "https://mirror.example.com/linkerd" }]);
+        assert.deepEqual(chartOf("linkerd-smi"), ["linkerd-smi", "1.0.4", { repo: "https://linkerd.github.io/linkerd-smi" }]);
+    });
+
+    it("istio: base and istiod 1.22.3 from the default repository, or from istio-base/ and istiod/ of a folder", async () => {
+        registered = [];
+        await settle(deployStack(readStackConfig(source({ routing: "istio", installIstio: true, installIngressNginx: false }))));
+        assert.deepEqual(chartOf("istio-base"), ["base", "1.22.3", { repo: "https://istio-release.storage.googleapis.com/charts" }]);
+        assert.deepEqual(chartOf("istio-istiod"), ["istiod", "1.22.3", { repo: "https://istio-release.storage.googleapis.com/charts" }]);
+        registered = [];
+        await settle(deployStack(readStackConfig(source({ routing: "istio", installIstio: true, installIngressNginx: false, istioCharts: "charts" }), { projectDir: dir })));
+        assert.deepEqual(chartOf("istio-base"), [path.join(dir, "charts", "istio-base"), undefined, undefined]);
+        assert.deepEqual(chartOf("istio-istiod"), [path.join(dir, "charts", "istiod"), undefined, undefined]);
+    });
+
+    it("an oci:// registry: the chart's oci:// reference at the pinned version, no repository", async () => {
+        registered = [];
+        await settle(deployStack(readStackConfig(source({ ingressNginxCharts: "oci://registry.example.com/charts" }))));
+        assert.deepEqual(chartOf("ingress-nginx"), ["oci://registry.example.com/charts/ingress-nginx", "4.11.3", undefined]);
     });
 });
 

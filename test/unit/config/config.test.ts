@@ -1,22 +1,47 @@
 // Stack config: defaults equal Pulumi.yaml's, the walkthrough stack reads as Flagger's,
-// bad values are reported by key and value.
+// bad values are reported by key and value, the kubeconfig stays secret, chart sources are
+// repositories or checked folders.
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { ConfigSource, contextFor, DEFAULTS, parseDuration, readStackConfig } from "../../../components/config";
+import { CHARTS, ConfigError, ConfigSource, contextFor, DEFAULTS, helmChart, parseDuration, pulumiConfigSource, readStackConfig } from "../../../components/config";
 
 const root = path.join(__dirname, "..", "..", "..");
 const yamlOf = (file: string) => YAML.parse(fs.readFileSync(path.join(root, file), "utf8"));
 
-/** A ConfigSource over plain values, as the Pulumi CLI hands them to pulumi.Config. */
-function source(values: Record<string, unknown>): ConfigSource {
+/**
+ * A ConfigSource over plain values, as the Pulumi CLI hands them to pulumi.Config: `secrets`
+ * were set with --secret (get gives their plaintext too, getSecret a secret Output).
+ */
+function source(values: Record<string, unknown>, secrets: Record<string, string> = {}): ConfigSource {
     const text = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+    const get = (k: string) => secrets[k] ?? (values[k] === undefined ? undefined : text(values[k]));
     return {
-        get: (k) => (values[k] === undefined ? undefined : text(values[k])),
+        get,
         getObject: <T>(k: string) => (values[k] === undefined ? undefined : (JSON.parse(text(values[k])) as T)),
-        getSecret: () => undefined,
+        getSecret: (k) => {
+            const v = get(k);
+            return v === undefined ? undefined : pulumi.secret(v);
+        },
+        isSecret: (k) => k in secrets,
     };
+}
+
+function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply(resolve));
+}
+
+function problemsOf(fn: () => unknown): string[] {
+    try {
+        fn();
+    } catch (err) {
+        if (err instanceof ConfigError) return [...err.problems];
+        throw err;
+    }
+    assert.fail("expected a ConfigError");
 }
 
 function stackValues(file: string): Record<string, unknown> {
@@ -25,13 +50,33 @@ function stackValues(file: string): Record<string, unknown> {
 }
 
 describe("stack config", () => {
-    it("Pulumi.yaml declares every key with the defaults config.ts applies", () => {
-        const schema = yamlOf("Pulumi.yaml").config as Record<string, { default?: unknown }>;
-        const declared = Object.fromEntries(Object.entries(schema).filter(([, v]) => v.default !== undefined).map(([k, v]) => [k.replace(/^canary:/, ""), v.default]));
-        const expected = Object.fromEntries(Object.entries(DEFAULTS));
-        assert.deepEqual(declared, JSON.parse(JSON.stringify(expected)));
-        assert.equal(yamlOf("Pulumi.yaml").name, "canary");
-        assert.equal(schema["canary:kubeconfig"] && (schema["canary:kubeconfig"] as { secret?: boolean }).secret, true);
+    describe("Pulumi.yaml", () => {
+        type Declared = { type?: string; default?: unknown; secret?: boolean };
+        const schema = () => yamlOf("Pulumi.yaml").config as Record<string, Declared>;
+
+        it("every key has a default, so a new stack needs no config (the CLI requires a key without one)", () => {
+            assert.deepEqual(Object.entries(schema()).filter(([, v]) => v.default === undefined).map(([k]) => k), []);
+        });
+
+        it("declares every key with the defaults config.ts applies, in the canary namespace", () => {
+            const declared = Object.fromEntries(Object.entries(schema()).map(([k, v]) => [k.replace(/^canary:/, ""), v.default]));
+            assert.deepEqual(declared, JSON.parse(JSON.stringify(DEFAULTS)));
+            assert.deepEqual(Object.keys(schema()).filter((k) => !k.startsWith("canary:")), []);
+            assert.equal(yamlOf("Pulumi.yaml").name, "canary");
+        });
+
+        it("each default has the declared type", () => {
+            const typeOf = (v: unknown) => (Array.isArray(v) ? "array" : Number.isInteger(v) ? "integer" : typeof v);
+            const wrong = Object.entries(schema()).filter(([, v]) => v.type !== undefined && typeOf(v.default) !== v.type).map(([k, v]) => `${k}: ${v.type} ${JSON.stringify(v.default)}`);
+            assert.deepEqual(wrong, []);
+        });
+
+        it("no key is both secret and defaulted: CLI 3.248 refuses a secret key's plaintext default (pulumi/pulumi#21865)", () => {
+            // "validating stack config: Stack 'kwok' with configuration key 'canary:kubeconfig'
+            // must be encrypted as it's secret": config.ts refuses a plaintext kubeconfig instead
+            assert.deepEqual(Object.entries(schema()).filter(([, v]) => v.secret === true && v.default !== undefined).map(([k]) => k), []);
+            assert.deepEqual([schema()["canary:kubeconfig"].type, schema()["canary:kubeconfig"].default], ["string", ""]);
+        });
     });
 
     it("Pulumi.dev.yaml is Flagger's NGINX walkthrough", () => {
@@ -60,6 +105,13 @@ describe("stack config", () => {
     it("applies the defaults without any key", () => {
         const cfg = readStackConfig(source({}));
         assert.deepEqual(cfg.infra, { ingressNginx: true, prometheus: true, linkerd: false, istio: false, loadtester: true });
+        assert.equal(cfg.kubeconfig, undefined);
+        assert.deepEqual(cfg.charts, {
+            ingressNginx: { repository: "https://kubernetes.github.io/ingress-nginx" },
+            linkerd: { repository: "https://helm.linkerd.io/stable" },
+            linkerdSmi: { repository: "https://linkerd.github.io/linkerd-smi" },
+            istio: { repository: "https://istio-release.storage.googleapis.com/charts" },
+        });
         assert.deepEqual([cfg.namespace, cfg.app.name, cfg.app.replicas, cfg.release.enabled, cfg.release.retry], ["test", "podinfo", 2, true, false]);
         assert.equal(cfg.release.analysis.intervalSeconds, 60);
     });
@@ -92,5 +144,144 @@ describe("stack config", () => {
 
     it("parses Flagger durations", () => {
         assert.deepEqual(["30s", "1m", "1m30s", "2h", "", "5", "1d"].map(parseDuration), [30, 60, 90, 7200, undefined, undefined, undefined]);
+    });
+
+    describe("canary:kubeconfig", () => {
+        it('"" (the default, as the CLI passes it) is unset: the ambient kubeconfig', () => {
+            assert.equal(readStackConfig(source({ kubeconfig: "" })).kubeconfig, undefined);
+            assert.equal(readStackConfig(source({}, { kubeconfig: "" })).kubeconfig, undefined);
+        });
+
+        it("a value set as a secret goes on as a secret Output with that value", async () => {
+            const kc = readStackConfig(source({}, { kubeconfig: "apiVersion: v1\nkind: Config\n" })).kubeconfig;
+            assert.ok(kc !== undefined);
+            assert.equal(await pulumi.isSecret(kc), true);
+            assert.equal(await promiseOf(kc), "apiVersion: v1\nkind: Config\n");
+        });
+
+        it("a value not set as a secret is refused, and the error does not show it", () => {
+            const problems = problemsOf(() => readStackConfig(source({ kubeconfig: "client-key-data: SECRETKEY" })));
+            assert.deepEqual(problems, ["canary:kubeconfig: must be set as a secret (pulumi config set --secret canary:kubeconfig < FILE), got a plaintext value (not shown)"]);
+        });
+
+        it("a blank value is refused, not taken for unset", () => {
+            assert.deepEqual(problemsOf(() => readStackConfig(source({}, { kubeconfig: " \n" }))), ['canary:kubeconfig: must be kubeconfig contents, or "" for the ambient kubeconfig, got a blank value']);
+        });
+
+        describe("through pulumi.Config (pulumiConfigSource)", () => {
+            let saved: Record<string, string>;
+            before(() => { saved = pulumi.runtime.allConfig(); });
+            after(() => pulumi.runtime.setAllConfig(saved, []));
+
+            it("knows a key the engine passed as secret from a plaintext one", async () => {
+                pulumi.runtime.setAllConfig({ "canary:kubeconfig": "apiVersion: v1\n" }, ["canary:kubeconfig"]);
+                const kc = readStackConfig(pulumiConfigSource(new pulumi.Config("canary"))).kubeconfig;
+                assert.ok(kc !== undefined);
+                assert.deepEqual([await pulumi.isSecret(kc), await promiseOf(kc)], [true, "apiVersion: v1\n"]);
+
+                pulumi.runtime.setAllConfig({ "canary:kubeconfig": "apiVersion: v1\n" }, []);
+                assert.match(problemsOf(() => readStackConfig(pulumiConfigSource(new pulumi.Config("canary")))).join("\n"), /canary:kubeconfig: must be set as a secret/);
+
+                pulumi.runtime.setAllConfig({ "canary:kubeconfig": "" }, []);
+                assert.equal(readStackConfig(pulumiConfigSource(new pulumi.Config("canary"))).kubeconfig, undefined);
+            });
+        });
+    });
+
+    describe("chart sources (canary:*Charts)", () => {
+        let dir: string;
+        /** A project directory with charts/ holding a Chart.yaml folder for each of `charts`. */
+        function project(...charts: string[]): string {
+            const p = fs.mkdtempSync(path.join(dir, "project-"));
+            for (const c of charts) {
+                fs.mkdirSync(path.join(p, "charts", c), { recursive: true });
+                fs.writeFileSync(path.join(p, "charts", c, "Chart.yaml"), `name: ${c}\n`);
+            }
+            return p;
+        }
+        before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-charts-")); });
+        after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        it("http(s):// and oci:// values are repositories", () => {
+            const cfg = readStackConfig(source({ ingressNginxCharts: "https://charts.example.com/nginx", istioCharts: "oci://registry.example.com/istio", linkerdCharts: "http://mirror:8080/" }));
+            assert.deepEqual([cfg.charts.ingressNginx, cfg.charts.istio, cfg.charts.linkerd], [
+                { repository: "https://charts.example.com/nginx" }, { repository: "oci://registry.example.com/istio" }, { repository: "http://mirror:8080/" },
+            ]);
+        });
+
+        it("a relative folder resolves against the project directory to an absolute path", () => {
+            const p = project("ingress-nginx");
+            assert.deepEqual(readStackConfig(source({ ingressNginxCharts: "charts" }), { projectDir: p }).charts.ingressNginx, { folder: path.join(p, "charts") });
+            assert.deepEqual(readStackConfig(source({ ingressNginxCharts: "../" + path.basename(p) + "/charts/" }), { projectDir: p }).charts.ingressNginx, { folder: path.join(p, "charts") });
+            assert.deepEqual(readStackConfig(source({ ingressNginxCharts: path.join(p, "charts") }), { projectDir: "/" }).charts.ingressNginx, { folder: path.join(p, "charts") });
+        });
+
+        it("a folder without the chart is refused, naming the key, the chart, the folder and the value", () => {
+            const p = project("linkerd-smi");
+            assert.deepEqual(problemsOf(() => readStackConfig(source({ ingressNginxCharts: "charts" }), { projectDir: p })), [
+                `canary:ingressNginxCharts: no chart folder ingress-nginx in ${path.join(p, "charts")}, got "charts"`,
+            ]);
+        });
+
+        it("a sub-folder without Chart.yaml is not a chart folder", () => {
+            const p = project();
+            fs.mkdirSync(path.join(p, "charts", "ingress-nginx"), { recursive: true });
+            assert.match(problemsOf(() => readStackConfig(source({ ingressNginxCharts: "charts" }), { projectDir: p }))[0], /no chart folder ingress-nginx in /);
+        });
+
+        it("a folder that does not exist is refused", () => {
+            const p = project();
+            assert.deepEqual(problemsOf(() => readStackConfig(source({ ingressNginxCharts: "../x" }), { projectDir: p })), [
+                `canary:ingressNginxCharts: no folder ${path.join(path.dirname(p), "x")}, got "../x"`,
+            ]);
+        });
+
+        it("each key's folder must hold every chart its component installs", () => {
+            const p = project("linkerd-crds", "istio-base");
+            const problems = problemsOf(() => readStackConfig(source({ installIngressNginx: false, installLinkerd: true, linkerdRoute: "smi", linkerdCharts: "charts", linkerdSmiCharts: "charts" }), { projectDir: p }));
+            assert.deepEqual(problems, [
+                `canary:linkerdCharts: no chart folder linkerd-control-plane in ${path.join(p, "charts")}, got "charts"`,
+                `canary:linkerdSmiCharts: no chart folder linkerd-smi in ${path.join(p, "charts")}, got "charts"`,
+            ]);
+            const istio = problemsOf(() => readStackConfig(source({ installIstio: true, istioCharts: "charts" }), { projectDir: p }));
+            assert.deepEqual(istio, [`canary:istioCharts: no chart folder istiod in ${path.join(p, "charts")}, got "charts"`]);
+        });
+
+        it("one folder serves every key (the layout of ../shared/charts, plus the control planes)", () => {
+            const p = project("ingress-nginx", "linkerd-crds", "linkerd-control-plane", "linkerd-smi");
+            const folder = path.join(p, "charts");
+            const cfg = readStackConfig(source({ installLinkerd: true, linkerdRoute: "smi", ingressNginxCharts: "charts", linkerdCharts: "charts", linkerdSmiCharts: "charts" }), { projectDir: p });
+            assert.deepEqual([cfg.charts.ingressNginx, cfg.charts.linkerd, cfg.charts.linkerdSmi], [{ folder }, { folder }, { folder }]);
+        });
+
+        it("a folder is checked only when its component is installed (linkerd-smi: with linkerdRoute smi)", () => {
+            const p = project("linkerd-crds", "linkerd-control-plane");
+            const cfg = readStackConfig(source({ installIngressNginx: false, installLinkerd: true, ingressNginxCharts: "nowhere", linkerdCharts: "charts", linkerdSmiCharts: "nowhere", istioCharts: "nowhere" }), { projectDir: p });
+            const nowhere = { folder: path.join(p, "nowhere") };
+            assert.deepEqual(cfg.charts, { ingressNginx: nowhere, linkerd: { folder: path.join(p, "charts") }, linkerdSmi: nowhere, istio: nowhere });
+        });
+
+        const bad: [string, string][] = [["empty", ""], ["another scheme", "file:///charts"], ["a bare scheme", "https://"]];
+        for (const [name, value] of bad) {
+            it(`refuses ${name}`, () => {
+                assert.deepEqual(problemsOf(() => readStackConfig(source({ istioCharts: value }))), [
+                    `canary:istioCharts: must be a Helm repository URL (http://, https:// or oci://) or a chart folder, got ${JSON.stringify(value)}`,
+                ]);
+            });
+        }
+    });
+
+    describe("helmChart (a chart source as helm.v3.Release arguments)", () => {
+        it("a folder: the chart's sub-folder, no version, no repository", () => {
+            assert.deepEqual(helmChart({ folder: "/charts" }, CHARTS.istioBase, "1.22.3"), { chart: "/charts/istio-base" });
+        });
+        it("an http(s) repository: the chart by name at the version from the repository", () => {
+            assert.deepEqual(helmChart({ repository: "https://kubernetes.github.io/ingress-nginx" }, CHARTS.ingressNginx, "4.11.3"), {
+                chart: "ingress-nginx", version: "4.11.3", repositoryOpts: { repo: "https://kubernetes.github.io/ingress-nginx" },
+            });
+        });
+        it("an oci:// registry: the chart's oci:// reference at the version, no repository", () => {
+            assert.deepEqual(helmChart({ repository: "oci://registry.example.com/charts/" }, CHARTS.istioBase, "1.22.3"), { chart: "oci://registry.example.com/charts/base", version: "1.22.3" });
+        });
     });
 });
