@@ -13,7 +13,10 @@
 //                  istio_request_duration_milliseconds_bucket{...}
 //
 // One access-log line feeds all three families, attributed to the workload whose address
-// served it (`$upstream_addr`). Counts are also kept per role for assertions.
+// served it (`$upstream_addr`): `workloadAt(port)` names it (app, namespace, role, Ingress).
+// The integration tier has one app on two fixed ports (`fixedWorkloads`); the e2e data plane
+// (test/e2e/dataplane) looks ports up in what it read from the API server. Counts are also
+// kept per role for assertions.
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
@@ -98,13 +101,32 @@ class Histogram {
     }
 }
 
-export interface ExporterOptions {
+/** The workload (a Deployment's pods) that served a request, and the labels it is exported with. */
+export interface Workload {
     readonly target: Target;
+    readonly role: Role;
     /** The app's Ingress name (ingress-nginx's `ingress` label). */
     readonly ingress: string;
+    /** ingress-nginx's `canary` label for requests routed to the canary. Default `<ns>-<app>-canary-9898`. */
+    readonly canaryUpstream?: string;
+}
+
+export interface ExporterOptions {
     readonly accessLog: string;
-    /** Loopback port of each workload, to attribute `$upstream_addr`. */
-    readonly backends: Readonly<Record<Role, number>>;
+    /** The workload listening on a loopback port, to attribute `$upstream_addr`; undefined: none. */
+    readonly workloadAt: (port: number) => Workload | undefined;
+    /** Workloads whose series exist at 0 from the start (more with `addWorkload`). */
+    readonly workloads: readonly Workload[];
+}
+
+/** One app's primary and canary on fixed ports: the integration tier's world. */
+export function fixedWorkloads(target: Target, ingress: string, backends: Readonly<Record<Role, number>>): Pick<ExporterOptions, "workloadAt" | "workloads"> {
+    const primary: Workload = { target, ingress, role: "primary" };
+    const canary: Workload = { target, ingress, role: "canary" };
+    return {
+        workloads: [primary, canary],
+        workloadAt: (port) => (port === backends.primary ? primary : port === backends.canary ? canary : undefined),
+    };
 }
 
 export class TestExporter {
@@ -139,7 +161,7 @@ export class TestExporter {
         });
         await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
         this.port = (this.server.address() as net.AddressInfo).port;
-        this.preinitialize();
+        for (const w of this.opts.workloads) this.addWorkload(w);
         this.timer = setInterval(() => this.poll(), 100);
     }
 
@@ -155,13 +177,16 @@ export class TestExporter {
         return `http://127.0.0.1:${this.port}`;
     }
 
-    /** Role of the workload that served a line, from its (last) upstream address. */
-    roleOf(line: AccessLine): Role | undefined {
+    /** The workload that served a line, from its (last) upstream address. */
+    workloadOf(line: AccessLine): Workload | undefined {
         const last = line.upstream_addr.split(",").pop()?.trim() ?? "";
         const port = Number(last.split(":").pop());
-        if (port === this.opts.backends.primary) return "primary";
-        if (port === this.opts.backends.canary) return "canary";
-        return undefined;
+        return Number.isInteger(port) && port > 0 ? this.opts.workloadAt(port) : undefined;
+    }
+
+    /** Role of the workload that served a line. */
+    roleOf(line: AccessLine): Role | undefined {
+        return this.workloadOf(line)?.role;
     }
 
     /** Requests to `/` served by each role among lines [from, to). */
@@ -206,28 +231,27 @@ export class TestExporter {
      * an instrumented app that pre-initializes its label sets: otherwise a series born between
      * two scrapes loses its first increments to rate(), and "10% 5xx" would read as fewer.
      * Zero series carry no traffic, so the builtin queries still see "no data" without load.
+     * Idempotent: a workload seen again keeps its counts.
      */
-    private preinitialize(): void {
-        for (const role of ["primary", "canary"] as const) {
-            for (const status of [200, 500]) {
-                const l = this.labelSets(role, status);
-                this.nginxRequests.zero(l.nginx);
-                this.nginxDuration.zero(l.nginx);
-                this.linkerdResponses.zero(l.linkerdResponse);
-                this.linkerdLatency.zero(l.linkerd);
-                this.istioRequests.zero(l.istio);
-                this.istioDuration.zero(l.istio);
-            }
+    addWorkload(w: Workload): void {
+        for (const status of [200, 500]) {
+            const l = this.labelSets(w, status);
+            this.nginxRequests.zero(l.nginx);
+            this.nginxDuration.zero(l.nginx);
+            this.linkerdResponses.zero(l.linkerdResponse);
+            this.linkerdLatency.zero(l.linkerd);
+            this.istioRequests.zero(l.istio);
+            this.istioDuration.zero(l.istio);
         }
     }
 
     private record(line: AccessLine): void {
         this.lines.push(line);
-        const role = this.roleOf(line);
-        if (role === undefined) return; // answered by NGINX itself (no upstream)
+        const w = this.workloadOf(line);
+        if (w === undefined) return; // answered by NGINX itself (no upstream)
         const upstreamSeconds = Number(line.upstream_response_time.split(",").pop()?.trim());
         const appMs = (Number.isFinite(upstreamSeconds) ? upstreamSeconds : line.request_time) * 1000;
-        const l = this.labelSets(role, line.status);
+        const l = this.labelSets(w, line.status);
         this.nginxRequests.inc(l.nginx);
         this.nginxDuration.observe(l.nginx, line.request_time);
         this.linkerdResponses.inc(l.linkerdResponse);
@@ -237,14 +261,14 @@ export class TestExporter {
     }
 
     /** Labels of a GET answered with `code` by `role` (hey only sends GETs to the Ingress host). */
-    private labelSets(role: Role, code: number): { nginx: Labels; linkerd: Labels; linkerdResponse: Labels; istio: Labels } {
-        const { target, ingress } = this.opts;
+    private labelSets(w: Workload, code: number): { nginx: Labels; linkerd: Labels; linkerdResponse: Labels; istio: Labels } {
+        const { target, ingress, role } = w;
         const workload = `${target.name}-${role}`;
         const status = String(code);
 
         // ingress-nginx: the controller's view, canary label = canary upstream's name
         const nginxLabels: Labels = {
-            canary: role === "canary" ? `${target.namespace}-${target.name}-canary-${SERVICE_PORT}` : "",
+            canary: role === "canary" ? w.canaryUpstream ?? `${target.namespace}-${target.name}-canary-${SERVICE_PORT}` : "",
             controller_class: "k8s.io/ingress-nginx",
             controller_namespace: "ingress-nginx",
             controller_pod: "ingress-nginx-controller-test",

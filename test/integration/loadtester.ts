@@ -6,14 +6,33 @@
 //   same command for the same canary is not started twice while it runs. With
 //   metadata.blocking "true" the command runs to completion: 200 when it exits 0, 500 with its
 //   output otherwise (so the load of one analysis step is generated before the step's checks).
+// POST /  {..., metadata: {type: "bash", cmd: "curl -sd 'test' http://... | grep token"}}
+//   As Flagger's bash tasks: runs to completion, 200 when it exits 0, 500 with its output
+//   otherwise. Not a shell: only pipelines of curl, grep and hey, parsed by pipeline.ts (which
+//   says what it refuses) and run as processes piped together.
 // POST /acceptance  {..., metadata: {url, expectStatus?}}: an acceptance test; GETs the url
 //   and answers 200 when the status is the expected one (default 200), 500 naming both otherwise.
+// URLs (`http://...` words of a command, the acceptance url) go through `resolveUrl` first: the
+// e2e data plane maps in-cluster names (podinfo-canary.test:9898) to the 127.0.0.1 port of the
+// process behind them; one it cannot resolve fails the call with 500 naming it. Without
+// `resolveUrl` (the integration tier) URLs are used as given.
 // Every call is recorded (path, payload, answer) for assertions.
 import { spawn } from "child_process";
 import * as http from "http";
 import * as net from "net";
 import { HookPayload } from "../../components/canary/hooks/client";
 import { httpGet, requireBinary } from "./harness/process";
+import { parsePipeline, runPipeline } from "./pipeline";
+
+/** Programs a `type: bash` command may run. */
+export const BASH_PROGRAMS = ["curl", "grep", "hey"] as const;
+
+export interface LoadTesterOptions {
+    /** Maps a URL of a command or acceptance test to the one to use; rejects when it cannot. Default: as given. */
+    readonly resolveUrl?: (url: string) => Promise<string>;
+    /** Deadline of a `type: bash` command, ms. Default 60000. */
+    readonly bashTimeoutMs?: number;
+}
 
 export interface HookCall {
     readonly path: string;
@@ -22,6 +41,7 @@ export interface HookCall {
     readonly at: number;
 }
 
+/** A command the loadtester ran: hey's argv, or for a `type: bash` pipeline one entry per command. */
 export interface HeyRun {
     readonly argv: readonly string[];
     readonly startedAt: number;
@@ -35,9 +55,12 @@ export class LoadTester {
     private readonly hey = requireBinary("hey", ["/usr/bin/hey"]);
     private readonly running = new Map<string, Promise<HeyRun>>();
     private readonly children = new Set<number>();
+    private readonly binaries = new Map<string, string>();
     readonly calls: HookCall[] = [];
     readonly runs: HeyRun[] = [];
     port = 0;
+
+    constructor(readonly opts: LoadTesterOptions = {}) {}
 
     get url(): string {
         return `http://127.0.0.1:${this.port}`;
@@ -58,9 +81,9 @@ export class LoadTester {
         this.port = (this.server.address() as net.AddressInfo).port;
     }
 
-    /** Waits for background commands, then closes the server. */
-    async stop(): Promise<void> {
-        await Promise.allSettled([...this.running.values()]);
+    /** Waits for background commands (unless `wait: false`: they are killed), then closes the server. */
+    async stop(opts: { wait?: boolean } = {}): Promise<void> {
+        if (opts.wait ?? true) await Promise.allSettled([...this.running.values()]);
         for (const pid of this.children) {
             try {
                 process.kill(pid, "SIGKILL"); // a hey we started and that outlived its run
@@ -85,17 +108,30 @@ export class LoadTester {
         if (path === "/acceptance") {
             const expect = Number(md.expectStatus ?? "200");
             if (md.url === undefined) return this.answer(path, payload, 400, "metadata.url not set");
-            const r = await httpGet(md.url).catch((e: Error) => ({ status: 0, body: e.message }));
+            let url: string;
+            try {
+                url = await this.resolve(md.url);
+            } catch (e) {
+                return this.answer(path, payload, 500, `acceptance failed: ${md.url}: ${e instanceof Error ? e.message : String(e)}`);
+            }
+            const r = await httpGet(url).catch((e: Error) => ({ status: 0, body: e.message }));
+            const shown = url === md.url ? url : `${md.url} (${url})`;
             return r.status === expect
-                ? this.answer(path, payload, 200, `acceptance ok: ${md.url} answered ${r.status}`)
-                : this.answer(path, payload, 500, `acceptance failed: ${md.url} answered ${r.status}, expected ${expect}`);
+                ? this.answer(path, payload, 200, `acceptance ok: ${shown} answered ${r.status}`)
+                : this.answer(path, payload, 500, `acceptance failed: ${shown} answered ${r.status}, expected ${expect}`);
         }
         if (path !== "/") return this.answer(path, payload, 404, `unknown path ${path}`);
         if (Object.keys(md).length === 0) return this.answer(path, payload, 400, "metadata not found in payload");
         const type = md.type ?? "cmd";
+        if (type === "bash") return this.bash(path, payload, md.cmd ?? "");
         if (type !== "cmd") return this.answer(path, payload, 400, `unknown task type ${type}`);
-        const argv = (md.cmd ?? "").trim().split(/\s+/);
+        let argv = (md.cmd ?? "").trim().split(/\s+/);
         if (argv[0] !== "hey") return this.answer(path, payload, 400, `only hey commands are allowed, got ${JSON.stringify(md.cmd)}`);
+        try {
+            argv = await this.resolveWords(argv);
+        } catch (e) {
+            return this.answer(path, payload, 500, `command ${md.cmd} failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
         const key = `${payload.name}.${payload.namespace} ${md.cmd}`;
         if (md.blocking === "true") {
             const run = await this.run(argv.slice(1));
@@ -108,6 +144,49 @@ export class LoadTester {
             this.running.set(key, p);
         }
         return this.answer(path, payload, 202, "task started");
+    }
+
+    /** A Flagger `type: bash` task: a curl/grep/hey pipeline run to completion. */
+    private async bash(path: string, payload: HookPayload, cmd: string): Promise<{ status: number; text: string }> {
+        let argvs: string[][];
+        try {
+            argvs = parsePipeline(cmd, BASH_PROGRAMS);
+        } catch (e) {
+            return this.answer(path, payload, 400, `bash command refused: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        try {
+            argvs = await Promise.all(argvs.map((a) => this.resolveWords(a)));
+        } catch (e) {
+            return this.answer(path, payload, 500, `command ${cmd} failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        const run: HeyRun = { argv: argvs.map((a) => a.join(" ")), startedAt: Date.now(), output: "" };
+        this.runs.push(run);
+        const r = await runPipeline(argvs, (name) => this.binary(name), this.opts.bashTimeoutMs ?? 60000,
+            (pid, exited) => (exited ? this.children.delete(pid) : this.children.add(pid)));
+        run.endedAt = Date.now();
+        run.exitCode = r.code;
+        run.output = r.stdout + r.stderr;
+        return r.code === 0
+            ? this.answer(path, payload, 200, r.stdout)
+            : this.answer(path, payload, 500, `command ${cmd} failed (exit ${r.code}): ${(r.stdout + r.stderr).slice(-500)}`);
+    }
+
+    private binary(name: string): string {
+        let b = this.binaries.get(name);
+        if (b === undefined) {
+            b = requireBinary(name, [`/usr/bin/${name}`], `apt-get install -y ${name}`); // Debian names the packages after them
+            this.binaries.set(name, b);
+        }
+        return b;
+    }
+
+    private resolve(url: string): Promise<string> {
+        return this.opts.resolveUrl === undefined ? Promise.resolve(url) : this.opts.resolveUrl(url);
+    }
+
+    /** The words of an argv with every `http(s)://` URL resolved. */
+    private resolveWords(argv: readonly string[]): Promise<string[]> {
+        return Promise.all(argv.map((w) => (/^https?:\/\//.test(w) ? this.resolve(w) : Promise.resolve(w))));
     }
 
     private answer(path: string, payload: HookPayload | undefined, status: number, text: string): { status: number; text: string } {

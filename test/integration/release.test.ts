@@ -8,7 +8,7 @@ import { MetricCheck, Webhook } from "../../components/canary/engine/types";
 import { analysis as spec, duration, successRate } from "../fixtures/integration/analysis";
 import { HttpWebhookClient } from "../../components/canary/hooks/webhook";
 import { CANARY_VERSION, PRIMARY_VERSION, Stage } from "./stage";
-import { requireBinary } from "./harness/process";
+import { requireBinary, waitFor } from "./harness/process";
 
 const ID = (ns: string) => `podinfo.${ns}`;
 
@@ -132,23 +132,33 @@ describe("integration: canary releases against real NGINX, Prometheus and hey", 
         assert.match(msgs[4], halt);
         assertRolledBack(ns, msgs.slice(5), state, msgs[4]);
         assert.strictEqual(msgs.length, 7);
+        // the failing check's window holds a few dozen canary requests: a 10% canary reads 75..99%
+        // there (P(< 75%) is under 0.1% for any seed); the Halt's "< 99%" is the upper bound
         const measured = Number(halt.exec(msgs[4])?.[1]);
-        assert.ok(measured > 85 && measured < 95, `success rate ${measured}% should be ~90%`);
+        assert.ok(measured >= 75, `success rate ${measured}% is not a 10% 5xx canary's`);
         // warnings are Warnings
         assert.deepStrictEqual(s.events.events.map((e) => e.type), ["Normal", "Normal", "Normal", "Warning", "Warning", "Warning", "Warning"]);
 
         await assertPrimaryUntouched(s);
         assert.deepStrictEqual(s.router.marks.map((m) => m.routes.canary), [10, 0]);
-        // the canary really answered 5xx through NGINX, about one in ten
+        // the canary really answered 5xx through NGINX, about one in ten: errors are drawn at
+        // random (seeded), so the bound is binomial, 4 standard deviations of n draws at 10%
         const canaryLines = s.exporter.lines.filter((l) => s.exporter.roleOf(l) === "canary");
         const errors = canaryLines.filter((l) => l.status === 500).length;
-        assert.ok(canaryLines.length >= 40, `canary served ${canaryLines.length} requests`);
-        assert.ok(Math.abs(errors / canaryLines.length - 0.1) < 0.02, `${errors} of ${canaryLines.length} canary requests were 5xx`);
+        const n = canaryLines.length;
+        assert.ok(n >= 40, `canary served ${n} requests`);
+        assert.ok(errors >= 1 && Math.abs(errors / n - 0.1) <= 4 * Math.sqrt(0.09 / n), `${errors} of ${n} canary requests were 5xx`);
         assert.ok(s.exporter.lines.filter((l) => s.exporter.roleOf(l) === "primary").every((l) => l.status === 200));
 
-        // every provider's builtin success rate reads the same ~90% from the same traffic
+        // every provider's builtin success rate over 30 s (the whole release) reads what the
+        // access log holds, the same value from the same traffic
+        const truth = 100 * (1 - errors / n);
+        console.log(`      canary 5xx in the access log: ${errors} of ${n} (success ${truth.toFixed(2)}%)`);
+        // the last load hook ends just before the last check: wait for the scrape that saw its last lines
+        await waitFor("Prometheus to scrape every canary request", async () =>
+            Number((await s.prometheus.query('sum(nginx_ingress_controller_requests{canary!=""})'))[0]?.value[1]) === n, 5000);
         const rates = await valuesByProvider(s, successRate);
-        for (const [mesh, v] of Object.entries(rates)) assert.ok(v > 85 && v < 95, `${mesh} success rate ${v}`);
+        for (const [mesh, v] of Object.entries(rates)) assert.ok(Math.abs(v - truth) <= 1, `${mesh} success rate ${v}, access log ${truth.toFixed(2)}`);
     });
 
     it("rolls back a slow canary on request duration", async function () {

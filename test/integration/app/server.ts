@@ -1,17 +1,21 @@
 // A podinfo-like test app: one process per version (primary v1, canary v2), on its own port.
 //
 //   node -r ts-node/register/transpile-only server.ts --port 0 --version 2.0.0 \
-//        [--error-rate 0.1] [--latency-ms 300] [--healthz-status 503]
+//        [--error-rate 0.1] [--latency-ms 300] [--healthz-status 503] [--seed 1]
 //
 // GET /          podinfo-like JSON {hostname, version, message}
 // GET /healthz   liveness (status from --healthz-status; acceptance tests hit it)
 // GET /readyz    readiness (always 200 once listening)
+// POST /token    podinfo's token endpoint: {"token": ..., "expires_at": ...} (Flagger's acceptance
+//                test `curl -sd 'test' http://podinfo-canary.test:9898/token | grep token`)
 // GET /metrics   Prometheus text: requests by path and status, latency histogram
 // POST /admin/faults {"errorRate":0.1,"latencyMs":300}  changes fault injection at run time
 // GET /admin/faults  the current faults and request counters
 //
-// Errors are deterministic: with error rate r, exactly round(n*r) of n requests to / answer
-// 500 (an accumulator, not a coin flip), so "10% 5xx" is 10% in any window of ten requests.
+// Errors are drawn at random: each request to / answers 500 with probability r (the error
+// rate), from a small seeded PRNG (mulberry32, `--seed`, default 1). A 10% canary answers ~10%
+// (binomial: a window of 50 requests sees 5 +- 2), a 1% one may well answer none in a window;
+// the same seed draws the same sequence, request by request, so a run is reproducible.
 // The listening port is printed as the first stdout line: `listening <port>`.
 import * as http from "http";
 import * as os from "os";
@@ -34,10 +38,25 @@ const faults: Faults = {
     healthzStatus: Number(arg("healthz-status", "200")),
 };
 
+/** mulberry32: a 32-bit seeded PRNG, uniform in [0, 1). */
+function mulberry32(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+const seed = Number(arg("seed", "1"));
+if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${arg("seed", "1")}`);
+const random = mulberry32(seed);
+
 const counts = new Map<string, number>(); // `${path} ${status}` -> n
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const latency = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
-let errorDebt = 0;
 
 function count(path: string, status: number): void {
     const k = `${path} ${status}`;
@@ -94,12 +113,15 @@ const server = http.createServer((req, res) => {
         }
         return send(res, p, 200, { ...faults, requests: Object.fromEntries(counts) });
     }
+    if (p === "/token" && req.method === "POST") {
+        req.resume();
+        req.on("end", () => send(res, p, 200, { token: `token-${version}-${process.pid}`, expires_at: new Date(Date.now() + 60000).toISOString() }));
+        return;
+    }
     if (p !== "/") return send(res, p, 404, { error: "not found" });
 
     const started = process.hrtime.bigint();
-    errorDebt += faults.errorRate;
-    const fail = errorDebt >= 1 - 1e-9;
-    if (fail) errorDebt -= 1;
+    const fail = random() < faults.errorRate;
     const reply = () => {
         observe(Number(process.hrtime.bigint() - started) / 1e9);
         if (fail) return send(res, p, 500, { error: "injected fault", version });

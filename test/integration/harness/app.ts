@@ -6,7 +6,7 @@ import { Proc, freePort, httpGet, start, waitFor } from "./process";
 const SERVER = path.join(__dirname, "..", "app", "server.ts");
 
 export interface AppFaults {
-    /** Fraction of requests to / answered with 500 (deterministic). */
+    /** Probability that a request to / is answered 500 (drawn from the app's seeded PRNG). */
     readonly errorRate?: number;
     /** Added latency on /, ms. */
     readonly latencyMs?: number;
@@ -19,10 +19,16 @@ export class AppInstance {
     /** Every process this instance started, for the report and for cleanup. */
     readonly pids: number[] = [];
 
-    private constructor(readonly name: string, readonly port: number, public version: string, public faults: AppFaults) {}
+    /** Seed of the app's error draws (`--seed`); each start uses it again, so a restart replays the sequence. */
+    seed: number | undefined;
 
-    static async create(name: string, version: string, faults: AppFaults = {}): Promise<AppInstance> {
-        return new AppInstance(name, await freePort(), version, faults);
+    private constructor(readonly name: string, readonly port: number, public version: string, public faults: AppFaults, seed: number | undefined) {
+        this.seed = seed;
+    }
+
+    /** An instance on a free loopback port (or `opts.port`), not started. */
+    static async create(name: string, version: string, faults: AppFaults = {}, opts: { seed?: number; port?: number } = {}): Promise<AppInstance> {
+        return new AppInstance(name, opts.port ?? await freePort(), version, faults, opts.seed);
     }
 
     get url(): string {
@@ -39,6 +45,7 @@ export class AppInstance {
         if (this.faults.errorRate !== undefined) args.push("--error-rate", String(this.faults.errorRate));
         if (this.faults.latencyMs !== undefined) args.push("--latency-ms", String(this.faults.latencyMs));
         if (this.faults.healthzStatus !== undefined) args.push("--healthz-status", String(this.faults.healthzStatus));
+        if (this.seed !== undefined) args.push("--seed", String(this.seed));
         const proc = start(this.name, process.execPath, args, { cwd: path.join(__dirname, "..", "..", "..") });
         this.proc = proc;
         this.pids.push(proc.pid);

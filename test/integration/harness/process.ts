@@ -8,13 +8,13 @@ import * as path from "path";
 
 export const INSTALL_HINT = "apt-get install -y prometheus nginx hey";
 
-/** Absolute path of a required server binary; throws (the test fails) when it is missing. */
-export function requireBinary(name: string, candidates: readonly string[] = []): string {
+/** Absolute path of a required binary; throws (the test fails) naming the install command when it is missing. */
+export function requireBinary(name: string, candidates: readonly string[] = [], hint = INSTALL_HINT): string {
     for (const c of candidates) if (fs.existsSync(c)) return c;
     const r = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
     const found = r.stdout.trim();
     if (r.status === 0 && found !== "") return found;
-    throw new Error(`integration tier needs the "${name}" binary, which is not installed: run \`${INSTALL_HINT}\``);
+    throw new Error(`the tests need the "${name}" binary, which is not installed: run \`${hint}\``);
 }
 
 /** A free TCP port on 127.0.0.1 (listen on 0, read it back, close). */

@@ -2,12 +2,17 @@
 // second, its own TSDB in the scenario's temp dir, listening on a free loopback port.
 import * as fs from "fs";
 import * as path from "path";
-import { Proc, freePort, httpGet, requireBinary, start, waitFor } from "./process";
+import { Proc, freePort, httpGet, requireBinary, sleep, start, waitFor } from "./process";
 
 export class PrometheusServer {
     private proc: Proc | undefined;
 
-    private constructor(readonly binary: string, readonly dir: string, readonly port: number) {}
+    /** Chosen free at create; `start` takes another one if it was taken meanwhile. */
+    port: number;
+
+    private constructor(readonly binary: string, readonly dir: string, port: number) {
+        this.port = port;
+    }
 
     static async create(dir: string): Promise<PrometheusServer> {
         const binary = requireBinary("prometheus", ["/usr/bin/prometheus"]);
@@ -40,14 +45,26 @@ export class PrometheusServer {
         ].join("\n");
         const configPath = path.join(this.dir, "prometheus.yml");
         fs.writeFileSync(configPath, config);
-        this.proc = start("prometheus", this.binary, [
-            `--config.file=${configPath}`,
-            `--storage.tsdb.path=${path.join(this.dir, "tsdb")}`,
-            `--web.listen-address=127.0.0.1:${this.port}`,
-            "--storage.tsdb.retention.time=1h",
-            "--log.level=warn",
-        ]);
-        await waitFor("prometheus /-/ready", async () => (await httpGet(`${this.url}/-/ready`)).status === 200, 30000, this.proc);
+        // a free port can be taken between choosing it and binding it (another test's client
+        // connection): then Prometheus exits at once, and it is started again on a new port
+        for (let attempt = 1; ; attempt++) {
+            const proc = start("prometheus", this.binary, [
+                `--config.file=${configPath}`,
+                `--storage.tsdb.path=${path.join(this.dir, "tsdb")}`,
+                `--web.listen-address=127.0.0.1:${this.port}`,
+                "--storage.tsdb.retention.time=1h",
+                "--log.level=warn",
+            ]);
+            this.proc = proc;
+            try {
+                await waitFor("prometheus /-/ready", async () => (await httpGet(`${this.url}/-/ready`)).status === 200, 30000, proc);
+                break;
+            } catch (e) {
+                if (!proc.running) await sleep(200); // its last stderr lines may come after the exit
+                if (attempt >= 3 || proc.running || !/address already in use/.test(proc.tail())) throw e;
+                this.port = await freePort();
+            }
+        }
         // ready to serve queries once every target has been scraped once
         await waitFor("prometheus to scrape the exporter", async () => {
             const r = await httpGet(`${this.url}/api/v1/query?query=${encodeURIComponent('up{job="canary-it"} == 1')}`);
