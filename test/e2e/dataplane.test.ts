@@ -1,7 +1,9 @@
 // e2e: the host data plane (test/e2e/dataplane) against the run's kube-apiserver + kwok. The
 // test writes the objects a release stack writes (Namespace, Deployments podinfo-primary and
 // podinfo-canary, Services podinfo / -primary / -canary, the app Ingress and a canary Ingress)
-// with client-node, and checks what the data plane realizes from them alone: one app process
+// with client-node (the canary Ingress and its route annotations built by the release's own
+// nginx router functions, so they are exactly what a release writes), and checks what the data
+// plane realizes from them alone: one app process
 // per scaled-up Deployment answering with its image tag, NGINX splitting real requests by the
 // canary Ingress's weight and header/cookie annotations, Prometheus series with the canary
 // label, the loadtester reaching the canary process by its in-cluster name, scale to 0 closing
@@ -13,6 +15,9 @@ import * as k8s from "@kubernetes/client-node";
 import { e2eEnv } from "./harness";
 import { DataPlane, INGRESS_CONTROLLER_URL, startDataPlane } from "./dataplane";
 import { httpGet, waitFor } from "../integration/harness/process";
+import { MatchCondition, Routes } from "../../components/canary/engine/types";
+import { KubeObject } from "../../components/canary/kube/api";
+import { buildCanaryIngress, routeAnnotations, withRouteAnnotations } from "../../components/canary/routers/nginx";
 
 const APP = "podinfo";
 const HOST = "app.example.com";
@@ -48,6 +53,15 @@ describe("e2e data plane: app processes, NGINX, Prometheus and the loadtester re
         await apps.replaceNamespacedDeployment({ name, namespace: ns, body: d });
     }
 
+    /** The canary Ingress's route annotations as the release's NginxRouter.setRoutes writes them. */
+    async function setRoutes(routes: Routes, match: readonly MatchCondition[] = []): Promise<void> {
+        const ing = await net.readNamespacedIngress({ name: `${APP}-canary`, namespace: ns });
+        const routed = withRouteAnnotations(ing as unknown as KubeObject, routeAnnotations(routes, match));
+        ing.metadata = { ...ing.metadata, annotations: routed.metadata.annotations };
+        await net.replaceNamespacedIngress({ name: `${APP}-canary`, namespace: ns, body: ing });
+    }
+
+    /** Raw annotation edits (what no release writes, e.g. a bad weight). */
     async function setCanaryAnnotations(annotations: Record<string, string | undefined>): Promise<void> {
         const ing = await net.readNamespacedIngress({ name: `${APP}-canary`, namespace: ns });
         const a = { ...(ing.metadata?.annotations ?? {}) };
@@ -100,6 +114,8 @@ describe("e2e data plane: app processes, NGINX, Prometheus and the loadtester re
         },
     });
     const ingress = (name: string, svc: string, annotations: Record<string, string>): k8s.V1Ingress => ({
+        apiVersion: "networking.k8s.io/v1",
+        kind: "Ingress",
         metadata: { name, namespace: ns, annotations },
         spec: {
             ingressClassName: "nginx",
@@ -126,8 +142,11 @@ describe("e2e data plane: app processes, NGINX, Prometheus and the loadtester re
         }
         await apps.createNamespacedDeployment({ namespace: ns, body: deployment("primary", "1.0.0", 2) });
         await apps.createNamespacedDeployment({ namespace: ns, body: deployment("canary", "2.0.0", 2) });
-        await net.createNamespacedIngress({ namespace: ns, body: ingress(APP, APP, { "pulumi.com/skipAwait": "true" }) });
-        await net.createNamespacedIngress({ namespace: ns, body: ingress(`${APP}-canary`, `${APP}-canary`, { [`${A}canary`]: "true", [`${A}canary-weight`]: "30" }) });
+        const app = ingress(APP, APP, { "pulumi.com/skipAwait": "true" });
+        await net.createNamespacedIngress({ namespace: ns, body: app });
+        // what the release's reconcile creates, then its setRoutes at weight 30
+        const canary = withRouteAnnotations(buildCanaryIngress(app as unknown as KubeObject, { name: APP, namespace: ns }), routeAnnotations({ primary: 70, canary: 30 }, []));
+        await net.createNamespacedIngress({ namespace: ns, body: canary as unknown as k8s.V1Ingress });
     });
 
     after(async function () {
@@ -163,12 +182,12 @@ describe("e2e data plane: app processes, NGINX, Prometheus and the loadtester re
     it("follows a weight change within a reload, and weight 0 sends the canary nothing", async function () {
         const d = plane();
         const t0 = Date.now();
-        await setCanaryAnnotations({ "canary-weight": "75" });
+        await setRoutes({ primary: 25, canary: 75 });
         await d.nginx.waitWeight(75);
         measured.weightChangeMs = Date.now() - t0;
         const s75 = await canaryShare(200);
         assert.ok(Math.abs(s75.share - 75) <= 3, `canary share ${s75.share}% at weight 75`);
-        await setCanaryAnnotations({ "canary-weight": "0" });
+        await setRoutes({ primary: 100, canary: 0 });
         await d.nginx.waitWeight(0);
         const s0 = await canaryShare(100);
         assert.deepStrictEqual([s0.primary, s0.canary], [100, 0]);
@@ -176,26 +195,30 @@ describe("e2e data plane: app processes, NGINX, Prometheus and the loadtester re
         const last = d.nginx.reloads()[d.nginx.reloads().length - 1];
         measured.lastReload = last;
         assert.strictEqual(last.generation, d.nginx.generation());
+        assert.deepStrictEqual(last.weights, { [APP]: 0 });
         assert.ok(last.latencyMs < 5000, `reload ${JSON.stringify(last)}`);
     });
 
     it("routes a header match and a cookie to the canary, everything else by weight", async function () {
         const d = plane();
-        await setCanaryAnnotations({ "canary-by-header": "x-canary", "canary-by-header-value": "insider", "canary-by-cookie": "canary" });
+        // A/B as the release writes it: weight 0, header value and cookie
+        await setRoutes({ primary: 100, canary: 0, match: true }, [{ headers: { "x-canary": { exact: "insider" } } }, { cookie: "canary" }]);
         await waitFor("the header rule", async () => d.nginx.routes()[0]?.canary?.rules.length === 2, 15000);
         assert.deepStrictEqual(d.nginx.routes()[0].canary?.rules, ["header x-canary == insider", "cookie canary always/never"]);
         assert.deepStrictEqual((await canaryShare(40, { "x-canary": "insider" })).versions, { "2.0.0": 40 });
         assert.deepStrictEqual((await canaryShare(20, { "x-canary": "outsider" })).versions, { "1.0.0": 20 });
         assert.deepStrictEqual((await canaryShare(20, { cookie: "canary=always" })).versions, { "2.0.0": 20 });
         assert.deepStrictEqual((await canaryShare(20)).versions, { "1.0.0": 20 });
-        // a pattern instead of a value; cookie "never" beats the weight
-        await setCanaryAnnotations({ "canary-by-header-value": undefined, "canary-by-header-pattern": "^in.*", "canary-weight": "100" });
+        // a regex (canary-by-header-pattern) at weight 100: cookie "never" beats the weight
+        await setRoutes({ primary: 0, canary: 100, match: true }, [{ headers: { "x-canary": { regex: "^in.*" } } }, { cookie: "canary" }]);
         await d.nginx.waitWeight(100);
+        assert.deepStrictEqual(d.nginx.routes()[0].canary?.rules, ["header x-canary =~ ^in.*", "cookie canary always/never"]);
         assert.deepStrictEqual((await canaryShare(20, { "x-canary": "inside" })).versions, { "2.0.0": 20 });
         assert.deepStrictEqual((await canaryShare(20, { cookie: "canary=never" })).versions, { "1.0.0": 20 });
         assert.deepStrictEqual((await canaryShare(20)).versions, { "2.0.0": 20 });
-        await setCanaryAnnotations({ "canary-by-header": undefined, "canary-by-header-pattern": undefined, "canary-by-cookie": undefined, "canary-weight": "30" });
+        await setRoutes({ primary: 70, canary: 30 });
         await d.nginx.waitWeight(30);
+        assert.deepStrictEqual(d.nginx.routes()[0].canary?.rules, []);
     });
 
     it("exports nginx_ingress_controller_requests with the canary label to Prometheus", async function () {
@@ -227,6 +250,9 @@ describe("e2e data plane: app processes, NGINX, Prometheus and the loadtester re
         const acc = await post(`${d.loadtesterUrl}/acceptance`, hook({ url: `http://${APP}-canary.${ns}.svc.cluster.local:${PORT}/healthz` }));
         assert.strictEqual(acc.status, 200, acc.body);
         assert.match(acc.body, new RegExp(`\\(http://127\\.0\\.0\\.1:${canaryPort}/healthz\\) answered 200`));
+        // a pipeline's status is its last command's: grep not finding the word fails the hook
+        const noMatch = await post(`${d.loadtesterUrl}/`, hook({ type: "bash", cmd: `curl -sd 'test' http://${APP}-canary.${ns}:${PORT}/token | grep -q nonesuch` }));
+        assert.deepStrictEqual([noMatch.status, /failed \(exit 1\)/.test(noMatch.body)], [500, true], noMatch.body);
         // refused: not a pipeline of curl/grep/hey; a port the Service does not have
         const refused = await post(`${d.loadtesterUrl}/`, hook({ type: "bash", cmd: `curl -s http://${APP}-canary.${ns}:${PORT}/ > /tmp/x` }));
         assert.deepStrictEqual([refused.status, /shell syntax ">" is not supported/.test(refused.body)], [400, true], refused.body);
@@ -254,14 +280,14 @@ describe("e2e data plane: app processes, NGINX, Prometheus and the loadtester re
         assert.deepStrictEqual(await d.counts(), before);
         assert.notStrictEqual(await tokenPid(d.port(`${APP}-canary`)), pid);
         // 2.0.1 answers 50% 500s, drawn at random
-        await setCanaryAnnotations({ "canary-weight": "100" });
+        await setRoutes({ primary: 0, canary: 100 });
         await d.nginx.waitWeight(100);
         const v = await through(200);
         measured.errors201 = v;
         const errors = v["status 500"] ?? 0;
         assert.ok(errors > 60 && errors < 140, `2.0.1 answered ${errors} of 200 with 500: ${JSON.stringify(v)}`);
         assert.strictEqual(errors + (v["2.0.1"] ?? 0), 200);
-        await setCanaryAnnotations({ "canary-weight": "30" });
+        await setRoutes({ primary: 70, canary: 30 });
         await d.nginx.waitWeight(30);
     });
 
@@ -289,7 +315,18 @@ describe("e2e data plane: app processes, NGINX, Prometheus and the loadtester re
     });
 
     it("recorded no problems", function () {
-        assert.deepStrictEqual(plane().problems(), []);
+        const d = plane();
+        assert.deepStrictEqual(d.problems(), []);
+        measured.reloads = d.nginx.reloads().map((r) => `g${r.generation} ${r.latencyMs}/${r.reloadMs}ms`);
+    });
+
+    it("reports a canary Ingress it cannot serve as a problem and leaves the canary out", async function () {
+        const d = plane();
+        await setCanaryAnnotations({ "canary-weight": "thirty" });
+        await waitFor("the problem to be recorded", async () => d.problems().length > 0, 15000);
+        assert.match(d.problems()[0], /canary Ingress podinfo-canary\.dataplane-\d+: nginx\.ingress\.kubernetes\.io\/canary-weight "thirty" is not a weight in 0\.\.100/);
+        await d.nginx.waitWeight(undefined);
+        assert.deepStrictEqual((await canaryShare(20)).versions, { "1.0.0": 20 });
     });
 });
 

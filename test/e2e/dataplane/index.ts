@@ -28,8 +28,9 @@
 //     canary Ingress name; default: the only location with a canary); undefined: no canary
 //     there (or its canary has no running process); throws when ambiguous
 //   nginx.routes()       every location served: host, path, Ingress, upstreams, weight, rules
-//   nginx.reloads()      each reload: generation, ms from the first API event it realizes to
-//     NGINX serving it (`latencyMs`), ms of the SIGHUP alone (`reloadMs`)
+//   nginx.reloads()      each reload: generation, when (`at`), ms from the first API event it
+//     realizes to NGINX serving it (`latencyMs`), ms of the SIGHUP alone (`reloadMs`), canary
+//     weights served from then on by Ingress (`weights`)
 //   nginx.waitWeight(w, timeoutMs)  resolves once nginx.weight() === w
 //   counts()             requests to `/` served by the primary and canary processes, from the
 //     apps' own counters, totals over restarts of the same Deployment
@@ -41,6 +42,20 @@
 //   log()                what it did, timestamped
 //   loadtester, prometheus   the servers, for assertions (calls, runs, query)
 //   stop()               closes the watches, stops every child by pid; idempotent
+//
+// Choices and limits:
+// - Only Deployments named `<app>-primary` / `<app>-canary` get a process (the loadtester's,
+//   other apps' are ignored); one process whatever spec.replicas > 0 says. An image tag missing
+//   from `images` runs with no faults (logged, not a problem): the table names the bad ones.
+// - Services are matched to Deployments by selector against pod-template labels; an endpoint is
+//   a process that runs the Deployment's current template. No Endpoints objects, no readiness:
+//   kwok reports pods Ready at once, the data plane's own notion is its process answering.
+// - A template change stops the old process before the new one starts on the same port (about
+//   a second with no endpoint: NGINX sends that location's traffic to the canary or answers 503),
+//   where a rolling update would keep serving.
+// - NGINX serves a change 0.1-0.4 s after the API write (informer event, render, `nginx -t`,
+//   SIGHUP, old workers gone); requests in that window see the previous routes.
+// - Only the watched namespace resolves (plus the ingress controller's name); plain http only.
 import * as fs from "fs";
 import * as path from "path";
 import { V1Deployment, V1Service } from "@kubernetes/client-node";
@@ -82,6 +97,8 @@ export interface NginxReload {
     readonly latencyMs: number;
     /** SIGHUP to the new workers serving it (old ones gone). */
     readonly reloadMs: number;
+    /** Canary weight served from then on, by main Ingress name (locations whose canary has a running process). */
+    readonly weights: Readonly<Record<string, number>>;
 }
 
 export interface DataPlaneNginx {
@@ -158,6 +175,17 @@ const selects = (svc: V1Service, d: V1Deployment): boolean => {
     const labels = d.spec?.template?.metadata?.labels ?? {};
     return Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v);
 };
+
+/** One line per location: `host/path -> upstream[ports] canary upstream[ports] w% rules`. */
+function describe(model: IngressModel): string {
+    const lines = model.routes.map((r, i) => {
+        const split = model.splits[i];
+        const canary = r.canary === undefined ? "" :
+            ` canary ${r.canary.upstream}[${split.canary?.ports.join(",")}] ${r.canary.weight}%${r.canary.rules.length > 0 ? ` ${r.canary.rules.join(", ")}` : ""}`;
+        return `${r.host ?? "*"}${r.path} -> ${r.upstream}[${split.stable.ports.join(",")}]${canary}`;
+    });
+    return lines.length === 0 ? "no routes" : lines.join("; ");
+}
 
 export async function startDataPlane(o: DataPlaneOptions): Promise<DataPlane> {
     for (const [bin, where] of [["nginx", "/usr/sbin/nginx"], ["prometheus", "/usr/bin/prometheus"], ["hey", "/usr/bin/hey"], ["curl", "/usr/bin/curl"]]) {
@@ -251,10 +279,10 @@ export async function startDataPlane(o: DataPlaneOptions): Promise<DataPlane> {
         generation = gen;
         served = { key, model };
         const now = Date.now();
-        reloads.push({ generation: gen, at: now, latencyMs: now - since, reloadMs: now - t0 });
-        log(`nginx generation ${gen} (${now - since} ms after the change, reload ${now - t0} ms): ` +
-            (model.routes.map((r) => `${r.host ?? "*"}${r.path} -> ${r.upstream}[${model.splits.find((s) => s.path === r.path && s.host === r.host)?.stable.ports.join(",")}]` +
-                (r.canary === undefined ? "" : ` canary ${r.canary.upstream} ${r.canary.weight}%${r.canary.rules.length > 0 ? ` ${r.canary.rules.join(", ")}` : ""}`)).join("; ") || "no routes"));
+        const weights = Object.fromEntries(model.routes.flatMap((r, i) =>
+            (r.canary !== undefined && (model.splits[i].canary?.ports.length ?? 0) > 0 ? [[r.ingress, r.canary.weight]] : [])));
+        reloads.push({ generation: gen, at: now, latencyMs: now - since, reloadMs: now - t0, weights });
+        log(`nginx generation ${gen} (${now - since} ms after the change, reload ${now - t0} ms): ${describe(model)}`);
     }, (e) => problem(`nginx reconcile failed: ${e instanceof Error ? e.message : String(e)}`));
 
     let appsRetry: NodeJS.Timeout | undefined;
