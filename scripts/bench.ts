@@ -1,15 +1,22 @@
 // npm run bench: what the canary release costs, measured in one run on the local cluster
 // (scripts/cluster-up.sh: kube-apiserver + kwok; or DEMO_KUBECONFIG), with the real Pulumi CLI
-// through the Automation API and a local Prometheus scraping the ingress-nginx-shaped exporter.
+// running this repository's index.ts (two stacks of the project), and the e2e tier's host data
+// plane (test/e2e/dataplane) playing the pods, so the release sees real traffic.
 //
-//  (a) preview overhead: `pulumi preview` of the unchanged release stack (test/fixtures/
-//      release-stack) against the same stack with the release switched off (release resources
-//      absent, the primary takes the template directly: releaseProgram({ releaseEnabled: false }));
-//      median of N previews each, after one warm-up each, interleaved.   Target: <= 1.10x.
+// Both stacks deploy the app only (canary:install* false: the infrastructure is the same for
+// both and would only add the same constant), in namespaces of their own:
+//  (a) preview overhead: `pulumi preview` of the unchanged stack with the release against the
+//      same program with `canary:releaseEnabled false` (no canary Deployment, release or
+//      finalizer: the primary takes the template directly); median of N previews each, after
+//      one warm-up each, interleaved.                                       Target: <= 1.10x.
 //  (b) release overhead: the wall time of the `up` that performs a good release against its
 //      configured schedule (steps x interval), minus the wall time of a no-op `up`, per step;
 //      the release's own duration is also read from the provider's progress lines as they
 //      arrive.                                                             Target: <= 1 s/step.
+//  (c) where a preview's and a no-op up's time goes: the same preview with index.ts
+//      type-checked on every run (PULUMI_NODEJS_TRANSPILE_ONLY=false, what `typescript: true`
+//      does without tsconfig.pulumi.json's noCheck), and the start-up of the language host and
+//      of the Kubernetes provider plugin (time to print their port, as the CLI waits for it).
 //
 // Prints a table and PASS/FAIL per target. Exits 0 when a target is missed (a benchmark, not a
 // test); non-zero only when something could not be measured.
@@ -17,16 +24,16 @@
 // Options (environment): BENCH_PREVIEWS (default 5), BENCH_NOOP_UPS (default 3),
 // BENCH_INTERVAL_SECONDS (default 2), BENCH_STEPS (default 4); DEMO_KUBECONFIG / DEMO_PULUMI
 // as for the demo.
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { AnalysisSpec } from "../components/canary/engine/types";
+import * as YAML from "yaml";
 import { TS } from "../components/canary/provider/resource";
-import { APP, PODINFO, ReleaseProgramOptions, releaseProgram } from "../test/fixtures/release-stack/program";
-import { GOOD, startReleaseMetrics } from "../test/fixtures/release-stack/metrics";
+import { startDataPlane } from "../test/e2e/dataplane";
+import { APP, IMAGES, image, localAnalysis, localStackConfig } from "./lib/local-release";
 import { LocalEnv, TimedLine, banner, lineRecorder, liveLines, onCleanup, repoRoot, runMain, startLocalEnv } from "./lib/local-stack";
+import { ProjectStack } from "./lib/project-stack";
 
 const PREVIEWS = Number(process.env.BENCH_PREVIEWS ?? "5");
 const NOOP_UPS = Number(process.env.BENCH_NOOP_UPS ?? "3");
@@ -36,8 +43,6 @@ const PREVIEW_TARGET = 1.10;
 const STEP_OVERHEAD_TARGET_S = 1.0;
 const ON_NS = "bench-on";
 const OFF_NS = "bench-off";
-/** STEPS steps of 10%: 10, 20, ..., 10*STEPS, then promotion. */
-const ANALYSIS: Partial<AnalysisSpec> = { intervalSeconds: INTERVAL_SECONDS, stepWeight: 10, maxWeight: 10 * STEPS, threshold: 2 };
 
 const say = (line: string) => process.stdout.write(`bench: ${line}\n`);
 const median = (xs: readonly number[]) => {
@@ -48,10 +53,29 @@ const median = (xs: readonly number[]) => {
 const f2 = (x: number) => x.toFixed(2);
 const list = (xs: readonly number[]) => xs.map(f2).join(" ");
 
-async function stackOf(env: LocalEnv, name: string, program: () => Promise<Record<string, unknown>>): Promise<Stack> {
-    const workDir = path.join(env.runDir, name);
-    fs.mkdirSync(workDir, { recursive: true });
-    return LocalWorkspace.createOrSelectStack({ stackName: name, projectName: "pulumi-canary-bench", program }, { workDir, pulumiCommand: env.pulumiCommand, envVars: env.envVars });
+/** A stack of the project for the bench: the app only, in its own namespace. */
+async function stackOf(env: LocalEnv, name: string, namespace: string, prometheusUrl: string, releaseEnabled: boolean): Promise<ProjectStack> {
+    const stack = new ProjectStack(`bench-${name}-${process.pid}`, env.pulumiCommand.command, env.envVars);
+    await stack.init();
+    onCleanup(`remove stack ${stack.name}`, async () => {
+        if (env.external) await stack.destroy();
+        await stack.remove();
+    });
+    const kubeContext = (YAML.parse(env.kubeconfig) as { "current-context": string })["current-context"];
+    stack.setConfig({
+        ...localStackConfig({ kubeContext, prometheusUrl, namespace }),
+        "canary:installIngressNginx": false, "canary:installPrometheus": false, "canary:installLoadtester": false,
+        "canary:releaseEnabled": releaseEnabled,
+        "canary:image": image("6.5.3"),
+    });
+    await stack.setSecret("canary:kubeconfig", env.kubeconfig);
+    return stack;
+}
+
+async function up(stack: ProjectStack, onOutput?: (s: string) => void): Promise<number> {
+    const r = await stack.up([], onOutput === undefined ? {} : { onOutput });
+    if (r.code !== 0) throw new Error(`pulumi up of ${stack.name} failed:\n${r.out.slice(-3000)}`);
+    return r.ms / 1000;
 }
 
 /** Wall seconds of `fn`. */
@@ -61,10 +85,10 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
     return [Number(process.hrtime.bigint() - t0) / 1e9, r];
 }
 
-async function previewSeconds(stack: Stack): Promise<number> {
-    const [s, p] = await timed(() => stack.preview({ color: "never" }));
-    const changed = Object.entries(p.changeSummary).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
-    if (changed.length > 0) throw new Error(`preview of ${stack.name} is not unchanged: ${JSON.stringify(p.changeSummary)}`);
+async function previewSeconds(stack: ProjectStack): Promise<number> {
+    const [s, changes] = await timed(() => stack.preview());
+    const changed = Object.entries(changes).filter(([op, n]) => op !== "same" && n > 0);
+    if (changed.length > 0) throw new Error(`preview of ${stack.name} is not unchanged: ${JSON.stringify(changes)}`);
     return s;
 }
 
@@ -76,26 +100,19 @@ function lineAt(lines: readonly TimedLine[], re: RegExp, from = 0): number | und
 async function main(): Promise<number> {
     process.stdout.write(banner("pulumi-canary bench: preview overhead and release overhead, measured on the local cluster"));
     const env = await startLocalEnv("bench", say);
-    const metricsDir = path.join(env.runDir, "prometheus");
-    fs.mkdirSync(metricsDir);
-    const metrics = await startReleaseMetrics(ON_NS, metricsDir);
-    onCleanup("stop Prometheus and the exporter", () => metrics.stop());
-    metrics.exporter.set(GOOD);
-    say(`Prometheus at ${metrics.url}`);
+    const dir = path.join(env.runDir, "dataplane");
+    fs.mkdirSync(dir);
+    const dp = await startDataPlane({ kubeconfig: env.kubeconfig, namespace: ON_NS, dir, images: IMAGES, seed: 1 });
+    onCleanup("stop the data plane", () => dp.stop());
+    say(`data plane: Prometheus at ${dp.prometheusUrl}, loadtester at ${dp.loadtesterUrl}`);
 
-    const onOpts = { kubeconfig: env.kubeconfig, namespace: ON_NS, metricsUrl: metrics.url, analysis: ANALYSIS };
-    const on = await stackOf(env, "bench-on", releaseProgram({ ...onOpts, image: `${PODINFO}:6.5.3` }));
-    const off = await stackOf(env, "bench-off", releaseProgram({ ...onOpts, namespace: OFF_NS, image: `${PODINFO}:6.5.3`, releaseEnabled: false }));
-    if (env.external) {
-        onCleanup("destroy the bench stacks", async () => {
-            await on.destroy().catch((e) => say(`destroy bench-on failed: ${e}`));
-            await off.destroy().catch((e) => say(`destroy bench-off failed: ${e}`));
-        });
-    }
+    const on = await stackOf(env, "on", ON_NS, dp.prometheusUrl, true);
+    const off = await stackOf(env, "off", OFF_NS, dp.prometheusUrl, false);
+    on.setConfig({ "canary:analysis": analysis(dp.loadtesterUrl, STEPS) });
 
     say("first up of both stacks (podinfo 6.5.3; the release stack initializes)");
-    const [upOn] = await timed(() => on.up({ color: "never" }));
-    const [upOff] = await timed(() => off.up({ color: "never" }));
+    const upOn = await up(on);
+    const upOff = await up(off);
     say(`first up: release on ${f2(upOn)}s, release off ${f2(upOff)}s`);
 
     // (a) previews: one warm-up each, then N each, interleaved so drift hits both alike
@@ -111,21 +128,30 @@ async function main(): Promise<number> {
     }
     const previewRatio = median(pOn) / median(pOff);
 
+    // (c) the same preview, type-checking index.ts as `typescript: true` does by default
+    const checked = new ProjectStack(on.name, on.pulumi, { ...on.envVars, PULUMI_NODEJS_TRANSPILE_ONLY: "false" });
+    await previewSeconds(checked);
+    const pChecked: number[] = [];
+    for (let i = 0; i < Math.min(PREVIEWS, 3); i++) pChecked.push(await previewSeconds(checked));
+    const languageHost = await pluginStartSeconds(path.join(path.dirname(env.pulumiCommand.command), "pulumi-language-nodejs"), []);
+    const kubernetesPlugin = await pluginStartSeconds(path.join(path.dirname(env.pulumiCommand.command), "pulumi-resource-kubernetes"), []);
+
     // (b) no-op ups (same program, nothing changes), then the up that releases 6.5.4
     say(`(b) ${NOOP_UPS} no-op ups of the release stack, then good releases of ${STEPS} and ${2 * STEPS} steps every ${INTERVAL_SECONDS}s`);
     const noops: number[] = [];
     for (let i = 0; i < NOOP_UPS; i++) {
-        const [s, r] = await timed(() => on.up({ color: "never" }));
-        const changed = Object.entries(r.summary.resourceChanges ?? {}).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
-        if (changed.length > 0) throw new Error(`no-op up changed something: ${JSON.stringify(r.summary.resourceChanges)}`);
+        const [s, r] = await timed(() => on.up());
+        if (r.code !== 0 || !/\d+ unchanged/.test(r.out) || /[1-9]\d* (to update|to create|updated|created)/.test(r.out)) {
+            throw new Error(`no-op up changed something or failed:\n${r.out.slice(-2000)}`);
+        }
         noops.push(s);
     }
     const noop = median(noops);
 
     // the up that performs the release (4 steps by default), then one with twice the steps:
     // fixed costs (Deployment rollouts, readiness, finalization, the engine) cancel in the slope
-    const r1 = await release(env, onOpts, `${PODINFO}:6.5.4`, STEPS);
-    const r2 = await release(env, onOpts, `${PODINFO}:6.5.5`, 2 * STEPS);
+    const r1 = await release(on, dp.loadtesterUrl, "6.5.4", STEPS);
+    const r2 = await release(on, dp.loadtesterUrl, "6.5.6", 2 * STEPS);
     const schedule = STEPS * INTERVAL_SECONDS;
     const perStep = (r1.wall - schedule - noop) / STEPS;
     const marginal = (r2.wall - r1.wall) / STEPS - INTERVAL_SECONDS;
@@ -154,6 +180,9 @@ async function main(): Promise<number> {
         ["(b) provider: overhead per step", opt(providerPerStep), `analysed / steps - interval; target <= ${f2(STEP_OVERHEAD_TARGET_S)} s: ${verdict(providerPerStep, STEP_OVERHEAD_TARGET_S)}`],
         ["(b) provider: gaps between weights", r1.gaps.length === 0 ? "n/a" : `${f2(median(r1.gaps))} s`, `median; all: ${list(r1.gaps)}`],
         ["(b) fixed cost outside the steps", `${f2(r1.wall - noop - schedule - (providerPerStep ?? 0) * STEPS)} s`, "wall - no-op - analysed steps: rollouts, readiness, promotion, finalization"],
+        ["(c) preview, index.ts type-checked", `${f2(median(pChecked))} s`, `runs: ${list(pChecked)}; ${f2(median(pChecked) - median(pOn))} s more than transpile-only (tsconfig.pulumi.json)`],
+        ["(c) language host start-up", opt(languageHost), "pulumi-language-nodejs until it prints its port"],
+        ["(c) Kubernetes provider start-up", opt(kubernetesPlugin), "pulumi-resource-kubernetes until it prints its port (once per preview/up)"],
         [`(b) release with ${2 * STEPS} steps, wall`, `${f2(r2.wall)} s`, `schedule ${f2(2 * STEPS * INTERVAL_SECONDS)} s`],
         ["(b) marginal overhead per step", `${f2(marginal)} s`, `(wall ${2 * STEPS} steps - wall ${STEPS} steps) / ${STEPS} - interval; one sample each, ` +
             `noise about +-${f2((Math.max(...noops) - Math.min(...noops)) / STEPS)} s (no-op spread / ${STEPS})`],
@@ -164,10 +193,11 @@ async function main(): Promise<number> {
     const missed = [previewRatio > PREVIEW_TARGET ? "preview ratio" : "", perStep > STEP_OVERHEAD_TARGET_S ? "per-step overhead" : ""].filter((x) => x !== "");
     process.stdout.write([
         "",
-        "  Notes: every Kubernetes object here is a dynamic resource (KubeApply, test/fixtures/release-stack), so each",
-        "  costs about as much as the release's own resources in preview; wall times include whatever else the",
-        "  machine runs (run it alone). \"own overhead per step\" charges the release's fixed costs (canary and primary",
+        "  Notes: both stacks run index.ts with the infrastructure off; wall times include whatever else the machine",
+        "  runs (run it alone). \"own overhead per step\" charges the release's fixed costs (canary and primary",
         "  rollouts, readiness, finalization) to its steps; the provider rows and the marginal row isolate the steps.",
+        "  A preview's time: the CLI and engine, the language host, the program (index.ts, transpiled), the",
+        "  Kubernetes provider plugin, and the release's dynamic provider; (c) shows the parts measured apart.",
         "",
     ].join("\n"));
     process.stdout.write(missed.length === 0
@@ -185,19 +215,26 @@ interface ReleaseRun {
     readonly gaps: number[];
 }
 
-/** Wall time of the `up` that releases `image` with `steps` steps of 10%, and the provider's own timings. */
-async function release(env: LocalEnv, opts: Omit<ReleaseProgramOptions, "image">, image: string, steps: number): Promise<ReleaseRun> {
-    say(`(b) releasing ${image}: ${steps} steps every ${INTERVAL_SECONDS}s`);
-    const analysis: Partial<AnalysisSpec> = { ...opts.analysis, stepWeight: 10, maxWeight: 10 * steps };
-    const stack = await stackOf(env, "bench-on", releaseProgram({ ...opts, image, analysis }));
+/** STEPS steps of 10%, then promotion; one load test of 60 s in the background, which the steps share. */
+function analysis(loadtesterUrl: string, steps: number): Record<string, unknown> {
+    return localAnalysis({
+        loadtesterUrl, namespace: ON_NS, intervalSeconds: INTERVAL_SECONDS,
+        stepWeight: 10, maxWeight: 10 * steps, load: "background", loadSeconds: 60,
+    });
+}
+
+/** Wall time of the `up` that releases `tag` with `steps` steps of 10%, and the provider's own timings. */
+async function release(stack: ProjectStack, loadtesterUrl: string, tag: string, steps: number): Promise<ReleaseRun> {
+    say(`(b) releasing ${tag}: ${steps} steps every ${INTERVAL_SECONDS}s`);
+    stack.setConfig({ "canary:image": image(tag), "canary:analysis": analysis(loadtesterUrl, steps) });
     const rec = lineRecorder((l) => {
         if (l.includes(`[${APP}.${ON_NS}]`)) process.stdout.write(`  ${l.trim()}\n`);
     });
-    const [wall, up] = await timed(() => stack.up({ color: "never", onOutput: rec.onOutput }));
+    const [wall, r] = await timed(() => stack.up([], { onOutput: rec.onOutput }));
     rec.flush();
-    if (up.outputs.finalPhase?.value !== "Succeeded") {
-        throw new Error(`the release of ${image} did not promote: finalPhase ${JSON.stringify(up.outputs.finalPhase?.value)}`);
-    }
+    if (r.code !== 0) throw new Error(`the release of ${tag} failed:\n${r.out.slice(-3000)}`);
+    const phase = (await stack.outputs()).phase;
+    if (phase !== "Succeeded") throw new Error(`the release of ${tag} did not promote: phase ${JSON.stringify(phase)}`);
     // the provider's own view, from its progress lines as the CLI streamed them
     const live = liveLines(rec.lines);
     const id = `${APP}\\.${ON_NS}`;
@@ -214,6 +251,21 @@ async function release(env: LocalEnv, opts: Omit<ReleaseProgramOptions, "image">
         analysed: sec(tFirst, tCopy),
         gaps: advances.slice(1).map((t, i) => (t - advances[i]) / 1000),
     };
+}
+
+/** Seconds from spawning a plugin binary to its first stdout line (the port it serves on); undefined if it never prints. */
+function pluginStartSeconds(binary: string, args: string[]): Promise<number | undefined> {
+    return new Promise((resolve) => {
+        const t0 = process.hrtime.bigint();
+        const child = spawn(binary, args, { stdio: ["ignore", "pipe", "ignore"] });
+        const timer = setTimeout(() => { child.kill("SIGKILL"); resolve(undefined); }, 30_000);
+        child.stdout.once("data", () => {
+            clearTimeout(timer);
+            resolve(Number(process.hrtime.bigint() - t0) / 1e9);
+            child.kill("SIGKILL");
+        });
+        child.once("error", () => { clearTimeout(timer); resolve(undefined); });
+    });
 }
 
 /** Seconds a fresh `node` takes to register the .ts loader and require the release provider, as its dynamic-provider process does. */

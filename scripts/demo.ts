@@ -1,30 +1,30 @@
-// npm run demo: the main job on the embedded default, end to end, in about two minutes.
+// npm run demo: the main job on the embedded default, end to end, in a few minutes.
 //
 // On a local Kubernetes control plane (scripts/cluster-up.sh: kube-apiserver + kwok; or the
-// cluster of DEMO_KUBECONFIG), with a local Prometheus scraping an exporter in ingress-nginx's
-// metric shape, one Pulumi stack (the e2e release stack, test/fixtures/release-stack) goes
-// through three real `pulumi up`s driven by the Automation API, the CLI's output streamed live:
-//   1. podinfo 6.5.3: initialization (no analysis, all traffic on the primary)
-//   2. podinfo 6.5.4: healthy canary, analysed step by step and promoted
-//   3. podinfo 6.5.5: the exporter reports 80% success for the canary: rolled back, `up` fails
-// Then a summary read from the cluster. Everything started is stopped at the end and on Ctrl-C.
+// cluster of DEMO_KUBECONFIG), the project itself (index.ts, a stack file of its own) goes
+// through three real `pulumi up`s of the CLI, its output streamed live:
+//   1. podinfo 6.5.3: the stack is installed (ingress-nginx from the local chart, Prometheus,
+//      the loadtester) and the app initialized (no analysis, all traffic on the primary)
+//   2. podinfo 6.5.4: healthy canary, analysed step by step under real traffic, promoted
+//   3. podinfo 6.5.5: the canary answers 10% 500s: rolled back, `up` fails with the reason
+// kwok runs no pods: the e2e tier's host data plane (test/e2e/dataplane) runs the app
+// processes, an NGINX configured from the Ingresses the release writes, Prometheus and the
+// loadtester, so the metrics follow the weights. Then a summary read from the cluster.
+// Everything started is stopped at the end and on Ctrl-C.
 //
 // Options (environment): DEMO_KUBECONFIG, DEMO_PULUMI (an existing cluster / Pulumi CLI),
-// DEMO_NAMESPACE (default "test"), DEMO_INTERVAL_SECONDS (default 2).
+// DEMO_INTERVAL_SECONDS (default 2).
 import * as fs from "fs";
 import * as path from "path";
 import * as k8s from "@kubernetes/client-node";
-import { CommandError, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { APP, PODINFO, ReleaseProgramOptions, releaseProgram } from "../test/fixtures/release-stack/program";
-import { GOOD, startReleaseMetrics } from "../test/fixtures/release-stack/metrics";
-import { LocalEnv, TimedLine, banner, lineRecorder, liveLines, onCleanup, plain, runMain, secondsSince, startLocalEnv } from "./lib/local-stack";
-import { AnalysisSpec } from "../components/canary/engine/types";
+import * as YAML from "yaml";
+import { startDataPlane } from "../test/e2e/dataplane";
+import { APP, IMAGES, image, localAnalysis, localStackConfig } from "./lib/local-release";
+import { TimedLine, banner, lineRecorder, liveLines, onCleanup, plain, runMain, secondsSince, startLocalEnv } from "./lib/local-stack";
+import { ProjectStack } from "./lib/project-stack";
 
-const NAMESPACE = process.env.DEMO_NAMESPACE ?? "test";
+const NAMESPACE = "test";
 const INTERVAL_SECONDS = Number(process.env.DEMO_INTERVAL_SECONDS ?? "2");
-/** 25, 50, 75: three analysed steps, then promotion. Threshold 2: the second failed check rolls back. */
-const ANALYSIS: Partial<AnalysisSpec> = { intervalSeconds: INTERVAL_SECONDS, stepWeight: 25, maxWeight: 75, threshold: 2 };
-const BAD_SUCCESS_RATIO = 0.8;
 
 const color = (code: number) => (s: string) => (process.stdout.isTTY ? `\x1b[${code}m${s}\x1b[0m` : s);
 const bold = color(1);
@@ -90,22 +90,12 @@ interface ActResult {
     readonly error?: string;
 }
 
-async function act(env: LocalEnv, workDir: string, program: ReleaseProgramOptions): Promise<ActResult> {
-    const stack: Stack = await LocalWorkspace.createOrSelectStack(
-        { stackName: "demo", projectName: "pulumi-canary-demo", program: releaseProgram(program) },
-        { workDir, pulumiCommand: env.pulumiCommand, envVars: env.envVars },
-    );
+async function act(stack: ProjectStack, tag: string, analysis: Record<string, unknown>): Promise<ActResult> {
+    stack.setConfig({ "canary:image": image(tag), "canary:analysis": analysis });
     const rec = lineRecorder(echoCli);
-    const t0 = Date.now();
-    try {
-        await stack.up({ onOutput: rec.onOutput, color: process.stdout.isTTY ? "always" : "never" });
-        rec.flush();
-        return { ok: true, seconds: secondsSince(t0), lines: rec.lines };
-    } catch (e) {
-        rec.flush();
-        if (!(e instanceof CommandError)) throw e;
-        return { ok: false, seconds: secondsSince(t0), lines: rec.lines, error: e.message };
-    }
+    const r = await stack.up([], { onOutput: rec.onOutput });
+    rec.flush();
+    return { ok: r.code === 0, seconds: (r.ms / 1000).toFixed(1), lines: rec.lines, ...(r.code === 0 ? {} : { error: `pulumi up exited ${r.code}` }) };
 }
 
 /** The provider's reason for a failed release, as the CLI printed it. */
@@ -126,57 +116,57 @@ async function main(): Promise<number> {
     process.stdout.write(banner("pulumi-canary demo: the embedded default, a canary release inside `pulumi up`"));
     process.stdout.write([
         "This is the project's main job on its embedded default (NGINX routing, podinfo, Prometheus success-rate and",
-        "P99 checks), shrunk to a short clock so it takes about two minutes:",
-        `  act 1  podinfo 6.5.3  first \`pulumi up\`: initialization, all traffic on ${APP}-primary, no analysis`,
-        `  act 2  podinfo 6.5.4  healthy canary: weights 25 -> 50 -> 75 every ${INTERVAL_SECONDS}s, checks pass, promoted`,
-        `  act 3  podinfo 6.5.5  canary at ${BAD_SUCCESS_RATIO * 100}% success (< 99%): rolled back, \`pulumi up\` fails with the reason`,
-        "Each act is a real `pulumi up` (Pulumi CLI + Automation API, local file backend) against a local Kubernetes",
-        "API server with simulated nodes (kwok). The lines in bold are the release provider's own progress lines.",
-        "The metrics come from a local Prometheus scraping an exporter in ingress-nginx's metric shape, not real traffic.",
-        "(The CLI's warning that the dynamic-provider shim is taken from $PATH is left out of the stream.)",
+        "P99 checks), shrunk to a short clock:",
+        `  act 1  podinfo 6.5.3  first \`pulumi up\`: the stack is installed, ${APP}-primary takes all traffic, no analysis`,
+        `  act 2  podinfo 6.5.4  healthy canary: weights 25 -> 50 -> 75 every ${INTERVAL_SECONDS}s under load, checks pass, promoted`,
+        "  act 3  podinfo 6.5.5  the canary answers 10% 500s (< 99% success): rolled back, `pulumi up` fails with the reason",
+        "Each act is a real `pulumi up` of this repository's index.ts against a local Kubernetes API server with",
+        "simulated nodes (kwok). A host data plane plays the pods: test app processes per Deployment, a real NGINX",
+        "configured from the Ingresses the release writes, `hey` started by the load-test webhook, a real Prometheus.",
+        "The lines in bold are the release provider's own progress lines.",
         "",
     ].join("\n"));
 
     const env = await startLocalEnv("demo", say);
-    const metricsDir = path.join(env.runDir, "prometheus");
-    fs.mkdirSync(metricsDir);
-    say("starting a local Prometheus (scrape every 1s) and the ingress-nginx-shaped exporter");
-    const metrics = await startReleaseMetrics(NAMESPACE, metricsDir);
-    onCleanup("stop Prometheus and the exporter", () => metrics.stop());
-    say(`Prometheus at ${metrics.url}, scraping ${metrics.exporter.target}`);
-    const workDir = path.join(env.runDir, "demo-stack");
-    fs.mkdirSync(workDir);
-    if (env.external) {
-        // an existing cluster keeps nothing from the demo
-        onCleanup("destroy the demo stack", async () => {
+    const dir = path.join(env.runDir, "dataplane");
+    fs.mkdirSync(dir);
+    say("starting the host data plane (NGINX, Prometheus, the loadtester; app processes on demand)");
+    const dp = await startDataPlane({ kubeconfig: env.kubeconfig, namespace: NAMESPACE, dir, images: IMAGES, seed: 1 });
+    onCleanup("stop the data plane", () => dp.stop());
+    say(`Prometheus at ${dp.prometheusUrl}, loadtester at ${dp.loadtesterUrl}, ingress at ${dp.ingressUrl}`);
+    const stack = new ProjectStack(`demo-${process.pid}`, env.pulumiCommand.command, env.envVars);
+    await stack.init();
+    onCleanup("remove the demo stack", async () => {
+        if (env.external) {
+            // an existing cluster keeps nothing from the demo
             say("destroying the demo stack (existing cluster)");
-            const stack = await LocalWorkspace.selectStack({ stackName: "demo", projectName: "pulumi-canary-demo", program: async () => ({}) },
-                { workDir, pulumiCommand: env.pulumiCommand, envVars: env.envVars });
             await stack.destroy({ onOutput: (s) => process.stdout.write(s) });
-        });
-    }
-    const base = { kubeconfig: env.kubeconfig, namespace: NAMESPACE, metricsUrl: metrics.url, analysis: ANALYSIS };
+        }
+        await stack.remove();
+    });
+    const kubeContext = (YAML.parse(env.kubeconfig) as { "current-context": string })["current-context"];
+    stack.setConfig(localStackConfig({ kubeContext, prometheusUrl: dp.prometheusUrl, namespace: NAMESPACE }));
+    await stack.setSecret("canary:kubeconfig", env.kubeconfig);
+    const analysis = localAnalysis({ loadtesterUrl: dp.loadtesterUrl, namespace: NAMESPACE, intervalSeconds: INTERVAL_SECONDS, stepWeight: 25, maxWeight: 75 });
 
     process.stdout.write(banner("Act 1/3: first `pulumi up` with podinfo 6.5.3: initialization, no analysis"));
-    const init = await act(env, workDir, { ...base, image: `${PODINFO}:6.5.3` });
+    const init = await act(stack, "6.5.3", analysis);
     if (!init.ok) throw new Error(`act 1: pulumi up failed: ${init.error}`);
     const afterInit = await readCluster(env.kubeconfig);
     say(`act 1 done in ${init.seconds}s`);
     for (const l of describe(afterInit)) say(l);
 
     process.stdout.write(banner(`Act 2/3: podinfo 6.5.4, a good release: analysed every ${INTERVAL_SECONDS}s, promoted`));
-    metrics.exporter.set(GOOD);
-    say(`exporter: canary answers ${GOOD.successRatio * 100}% 2xx at ${GOOD.latencyMs} ms`);
-    const good = await act(env, workDir, { ...base, image: `${PODINFO}:6.5.4` });
+    say("the 6.5.4 test app answers every request");
+    const good = await act(stack, "6.5.4", analysis);
     if (!good.ok) throw new Error(`act 2: the good release failed: ${failureReason(good)}`);
     const afterGood = await readCluster(env.kubeconfig);
     say(`act 2 done in ${good.seconds}s: ${green("promoted")}, weights walked: ${weightsWalked(good).join(" -> ")}`);
     for (const l of describe(afterGood)) say(l);
 
     process.stdout.write(banner("Act 3/3: podinfo 6.5.5, a bad release: the canary fails its success-rate check, rolled back"));
-    metrics.exporter.set({ successRatio: BAD_SUCCESS_RATIO });
-    say(`exporter: canary answers ${BAD_SUCCESS_RATIO * 100}% 2xx, the rest 500 (the check wants >= 99%)`);
-    const bad = await act(env, workDir, { ...base, image: `${PODINFO}:6.5.5` });
+    say("the 6.5.5 test app answers 10% of requests with 500, at random (the check wants >= 99% success)");
+    const bad = await act(stack, "6.5.5", analysis);
     const afterBad = await readCluster(env.kubeconfig);
     say(`act 3 done in ${bad.seconds}s: \`pulumi up\` ${bad.ok ? red("SUCCEEDED (unexpected)") : "failed, as it should"}`);
 
@@ -190,7 +180,7 @@ async function main(): Promise<number> {
     process.stdout.write("\n  Now, read from the cluster:\n");
     for (const l of describe(afterBad)) process.stdout.write(`    ${l}\n`);
     if (!bad.ok) process.stdout.write(`\n  Why act 3 failed (the provider's error, which fails \`pulumi up\`):\n    ${failureReason(bad)}\n`);
-    const expected = init.ok && good.ok && !bad.ok && afterBad.primaryImage === `${PODINFO}:6.5.4` &&
+    const expected = init.ok && good.ok && !bad.ok && afterBad.primaryImage === image("6.5.4") &&
         afterBad.canaryReplicas === 0 && (afterBad.canaryWeight === "absent" || afterBad.canaryWeight === "0");
     process.stdout.write(`\n  ${expected ? green("As expected:") : red("NOT as expected:")} the primary still runs 6.5.4, all traffic on it, canary at 0 replicas.\n`);
     process.stdout.write(`  Total demo time ${secondsSince(started)}s (cluster and Prometheus start included). Stopping everything.\n`);

@@ -57,9 +57,6 @@ export async function pulumiEnv(runDir: string, passphrase: string, externalPulu
         PULUMI_BACKEND_URL: `file://${stateDir}`,
         PULUMI_CONFIG_PASSPHRASE: passphrase,
         PULUMI_SKIP_UPDATE_CHECK: "true",
-        // dynamic providers require() their modules from the program's temporary work dir:
-        // let them resolve from the repo's node_modules
-        NODE_PATH: path.join(repoRoot, "node_modules"),
     };
     if (externalPulumi !== undefined) {
         // PulumiCommand wants <root>/bin/pulumi: give it one that points at the installed CLI
