@@ -40,6 +40,8 @@ const NOOP_UPS = Number(process.env.BENCH_NOOP_UPS ?? "3");
 const INTERVAL_SECONDS = Number(process.env.BENCH_INTERVAL_SECONDS ?? "2");
 const STEPS = Number(process.env.BENCH_STEPS ?? "4");
 const PREVIEW_TARGET = 1.10;
+/** The version of @pulumi/kubernetes, which is the plugin's. */
+const K8S_PLUGIN_VERSION = (JSON.parse(fs.readFileSync(path.join(repoRoot, "node_modules", "@pulumi", "kubernetes", "package.json"), "utf8")) as { version: string }).version;
 const STEP_OVERHEAD_TARGET_S = 1.0;
 const ON_NS = "bench-on";
 const OFF_NS = "bench-off";
@@ -134,7 +136,9 @@ async function main(): Promise<number> {
     const pChecked: number[] = [];
     for (let i = 0; i < Math.min(PREVIEWS, 3); i++) pChecked.push(await previewSeconds(checked));
     const languageHost = await pluginStartSeconds(path.join(path.dirname(env.pulumiCommand.command), "pulumi-language-nodejs"), []);
-    const kubernetesPlugin = await pluginStartSeconds(path.join(path.dirname(env.pulumiCommand.command), "pulumi-resource-kubernetes"), []);
+    // the toolchain installs it as a plugin into its PULUMI_HOME (an installed CLI: n/a)
+    const pluginHome = env.envVars.PULUMI_HOME ?? "";
+    const kubernetesPlugin = await pluginStartSeconds(path.join(pluginHome, "plugins", `resource-kubernetes-v${K8S_PLUGIN_VERSION}`, "pulumi-resource-kubernetes"), []);
 
     // (b) no-op ups (same program, nothing changes), then the up that releases 6.5.4
     say(`(b) ${NOOP_UPS} no-op ups of the release stack, then good releases of ${STEPS} and ${2 * STEPS} steps every ${INTERVAL_SECONDS}s`);
