@@ -1,8 +1,8 @@
 // What `npm run demo` and `npm run bench` share: a local Kubernetes control plane (kube-apiserver
-// + kwok from scripts/cluster-up.sh, or an existing cluster), the Go-built Pulumi CLI driven
-// through the Automation API with a local file backend, and a local Prometheus scraping a
-// programmable exporter. Everything started here is stopped here, by pid: at the end, on an
-// error, on SIGINT/SIGTERM and at process exit.
+// + kwok from scripts/cluster-up.sh, or an existing cluster), the Go-built Pulumi CLI with a
+// local file backend (the stacks themselves: project-stack.ts), and cleanups. Everything
+// started here is stopped here, by pid: at the end, on an error, on SIGINT/SIGTERM and at
+// process exit.
 //
 // An existing cluster and CLI (a workstation with kind) can be used instead:
 //   DEMO_KUBECONFIG=~/.kube/config [DEMO_PULUMI=$(command -v pulumi)] npm run demo
@@ -20,7 +20,7 @@ export interface LocalEnv {
     readonly kubeconfigPath: string;
     readonly kubeconfig: string;
     readonly pulumiCommand: PulumiCommand;
-    /** Environment for LocalWorkspace: PATH, PULUMI_HOME, backend, passphrase. */
+    /** Environment for the CLI: PATH, PULUMI_HOME, backend, passphrase. */
     readonly envVars: Record<string, string>;
     /** This run's scratch directory (state backend, work dirs, Prometheus TSDB); removed at the end. */
     readonly runDir: string;

@@ -1,6 +1,6 @@
 // What the e2e harness, the demo and the bench share: running our shell scripts, finding the
-// Go-built toolchain, and the environment the Automation API needs to drive a Pulumi CLI
-// (the toolchain's, or an installed one) with a local file backend.
+// Go-built toolchain, and the environment a Pulumi CLI (the toolchain's, or an installed one)
+// runs in with a local file backend.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -23,7 +23,7 @@ export function toolchainRoot(alternative: string): string {
     try {
         return runScript("toolchain.sh", ["--check"], {});
     } catch {
-        throw new Error(`the local toolchain is missing: run \`npm run toolchain\` (about 13 minutes from a cold Go cache on 2 cores), or ${alternative}`);
+        throw new Error(`the local toolchain is missing: run \`npm run toolchain\` (about 18 minutes from a cold Go cache on 2 cores), or ${alternative}`);
     }
 }
 
@@ -39,7 +39,7 @@ export function clusterDown(clusterDir: string): void {
 
 export interface PulumiEnv {
     readonly pulumiCommand: PulumiCommand;
-    /** Environment for LocalWorkspace: PATH, PULUMI_HOME, backend, passphrase. */
+    /** Environment for the CLI: PATH, PULUMI_HOME, backend, passphrase. */
     readonly envVars: Record<string, string>;
 }
 

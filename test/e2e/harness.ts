@@ -22,9 +22,9 @@ export interface E2eEnv {
     readonly kubeconfigPath: string;
     /** The kubeconfig's YAML, to pass to a program as a secret input. */
     readonly kubeconfig: string;
-    /** The Pulumi CLI to drive with the Automation API. */
+    /** The Pulumi CLI (its `command` is the binary). */
     readonly pulumiCommand: PulumiCommand;
-    /** Environment for LocalWorkspace: PATH, PULUMI_HOME, backend, passphrase. */
+    /** Environment for the CLI: PATH, PULUMI_HOME, backend, passphrase. */
     readonly envVars: Record<string, string>;
     /** A directory for this run's stacks (work dirs), removed after the run. */
     readonly runDir: string;
