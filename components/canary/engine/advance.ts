@@ -242,7 +242,11 @@ function failedCheck(target: Target, state: ReleaseState, spec: AnalysisSpec, no
     return { state: next, actions: events, next: "interval" };
 }
 
-/** All traffic back to the primary, canary to zero, the revision recorded as failed. */
+/**
+ * All traffic back to the primary, canary to zero, the revision recorded as failed; then, as
+ * Flagger does after a rollback, the post-rollout hooks (phase Failed; their failure is
+ * reported and changes nothing).
+ */
 export function rollback(target: Target, state: ReleaseState, now: number, reason: string, eventMessage: string = reason): Step {
     return {
         state: { ...state, phase: "Failed", failedRevision: state.revision, canaryWeight: 0, lastTransitionAt: now, message: reason },
@@ -251,6 +255,7 @@ export function rollback(target: Target, state: ReleaseState, now: number, reaso
             { kind: "setRoutes", routes: ALL_TO_PRIMARY },
             { kind: "scaleCanary", replicas: 0 },
             { kind: "event", type: "Warning", message: msg.canaryFailed(target) },
+            { kind: "runHooks", hookType: "post-rollout" },
         ],
         next: "done",
     };

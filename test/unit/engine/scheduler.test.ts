@@ -105,6 +105,20 @@ describe("scheduler", () => {
         assert.ok(ctx.events.events.some((e) => e.type === "Warning" && e.message.startsWith("Rolling back podinfo.test failed checks threshold reached 5")));
     });
 
+    it("a rollback runs the post-rollout hooks after scaling down, with phase Failed; their failure changes nothing", async () => {
+        const ctx = context({
+            spec: spec({ webhooks: [hook("post-rollout", "notify-done")] }),
+            checkMetric: async () => ({ pass: false, message: "Halt podinfo.test advancement success rate 90.00% < 99%" }),
+            hooks: new RecordingHooks(() => ({ ok: false, status: 500, message: "500 Internal Server Error" })),
+        });
+        const final = await runRelease(ctx, begin(ctx));
+        assert.strictEqual(final.phase, "Failed");
+        assert.match(final.message, /failed checks threshold reached 5/);
+        assert.deepStrictEqual(ctx.hooks.calls.map((c) => [c.hook, c.payload.phase]), [["notify-done", "Failed"]]);
+        assert.deepStrictEqual(ctx.kube.scales, [2, 0]);
+        assert.strictEqual(ctx.events.events.at(-1)?.message, "Canary failed! Scaling down podinfo.test");
+    });
+
     it("an abort signal mid-analysis routes all traffic back to the primary and scales the canary down", async () => {
         const ac = new AbortController();
         const ctx = context();
