@@ -85,6 +85,28 @@ export function canaryAnalysisSane(bounds: AnalysisBounds = {}): ResourceValidat
     };
 }
 
+/**
+ * Advisory: an analysed release has a rollout webhook (a load test). Without one its checks see
+ * user traffic only, and a window with no request is no data: a failed check (quiet hours fail
+ * releases). Warns, does not block: some apps have traffic enough.
+ */
+export function canaryLoadTest(): ResourceValidationPolicy {
+    return {
+        name: "canary-load-test",
+        description: "An analysed canary release generates its own traffic with a rollout webhook (a load test), so an idle hour does not fail it for lack of data.",
+        enforcementLevel: "advisory",
+        validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+            if (args.type !== RELEASE) return;
+            const a = args.props?.analysis;
+            if (a === undefined || a.skipAnalysis === true || !Array.isArray(a.metrics) || a.metrics.length === 0) return;
+            const hooks = (Array.isArray(a.webhooks) ? a.webhooks : []) as { type?: string }[];
+            if (!hooks.some((h) => h.type === "rollout")) {
+                report(`${args.name}: no rollout webhook (load test): the checks see user traffic only, and a window without requests fails them`);
+            }
+        },
+    };
+}
+
 export function allPolicies(): ResourceValidationPolicy[] {
-    return [noLatestImageTag(), appPodsHaveProbesAndResources(), canaryAnalysisSane()];
+    return [noLatestImageTag(), appPodsHaveProbesAndResources(), canaryAnalysisSane(), canaryLoadTest()];
 }

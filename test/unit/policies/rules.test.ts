@@ -1,7 +1,7 @@
 // Policy rules called directly through validateResource.
 import { strict as assert } from "assert";
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { appPodsHaveProbesAndResources, canaryAnalysisSane, noLatestImageTag } from "../../../policies/rules";
+import { allPolicies, appPodsHaveProbesAndResources, canaryAnalysisSane, canaryLoadTest, noLatestImageTag } from "../../../policies/rules";
 
 function run(policy: ResourceValidationPolicy, type: string, name: string, props: Record<string, unknown>): string[] {
     const violations: string[] = [];
@@ -10,6 +10,7 @@ function run(policy: ResourceValidationPolicy, type: string, name: string, props
     return violations;
 }
 
+const DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment";
 const deployment = (name: string, container: Record<string, unknown>) => ({ metadata: { name }, spec: { template: { spec: { containers: [{ name: "app", ...container }] } } } });
 const good = { image: "ghcr.io/stefanprodan/podinfo:6.5.3", readinessProbe: {}, livenessProbe: {}, resources: { requests: { cpu: "1" }, limits: { cpu: "1" } } };
 
@@ -42,5 +43,26 @@ describe("policies", () => {
         ]);
         assert.deepEqual(run(p, type, "r", { analysis: { ...analysis, metrics: [{ ...analysis.metrics[0], thresholdRange: { min: 50 } }] } }), ["r: request-success-rate threshold min 50 is below 90%"]);
         assert.deepEqual(run(canaryAnalysisSane({ maxWeight: 40 }), type, "r", { analysis }), ["r: canary weight reaches 50%, above 40%"]);
+    });
+    it("canary-load-test warns (advisory) about an analysed release without a rollout webhook", () => {
+        const p = canaryLoadTest();
+        assert.equal(p.enforcementLevel, "advisory");
+        const type = "pulumi-nodejs:dynamic/canary:CanaryRelease";
+        const metrics = [{ name: "request-success-rate", builtin: "request-success-rate", thresholdRange: { min: 99 } }];
+        const load = { name: "load-test", type: "rollout", url: "http://flagger-loadtester.test/" };
+        assert.deepEqual(run(p, type, "podinfo-release", { analysis: { metrics, webhooks: [load] } }), []);
+        assert.deepEqual(run(p, type, "podinfo-release", { analysis: { metrics, webhooks: [{ ...load, type: "pre-rollout" }] } }), [
+            "podinfo-release: no rollout webhook (load test): the checks see user traffic only, and a window without requests fails them",
+        ]);
+        // nothing to load-test: no analysis, or no metric that needs traffic
+        assert.deepEqual(run(p, type, "r", { analysis: { metrics, webhooks: [], skipAnalysis: true } }), []);
+        assert.deepEqual(run(p, type, "r", { analysis: { metrics: [], webhooks: [] } }), []);
+        assert.deepEqual(run(p, DEPLOYMENT_TYPE, "podinfo-canary", { analysis: { metrics, webhooks: [] } }), []);
+    });
+    it("the pack holds every rule, mandatory ones and the advisory one", () => {
+        assert.deepEqual(allPolicies().map((p) => [p.name, p.enforcementLevel]), [
+            ["no-latest-image-tag", "mandatory"], ["app-pods-have-probes-and-resources", "mandatory"],
+            ["canary-analysis-sane", "mandatory"], ["canary-load-test", "advisory"],
+        ]);
     });
 });
