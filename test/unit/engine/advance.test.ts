@@ -63,6 +63,15 @@ function drive(s: AnalysisSpec, world: World, maxTicks = 100): Run {
     return run;
 }
 
+/** Ticks of a default release until its first metric check (readiness, first weight, first check). */
+const TICKS_TO_FIRST_CHECK = firstCheckTick();
+
+function firstCheckTick(): number {
+    let first = 0;
+    drive(spec({ threshold: 1 }), { metrics: (n) => { first ||= n; return [{ pass: false, message: "x" }]; } });
+    return first;
+}
+
 const maxCanary = (r: Run) => Math.max(0, ...r.routes.map((x) => x.canary));
 
 describe("engine transitions", () => {
@@ -99,6 +108,15 @@ describe("engine transitions", () => {
         assert.ok(r.final.message.includes("91.60% < 99%"), "the reason carries value and threshold");
         assert.strictEqual(r.events.at(-1), "Canary failed! Scaling down podinfo.test");
         assert.ok(!r.promoted);
+    });
+
+    it("rolls back in the very tick of the threshold-th failure, not one interval later", () => {
+        // tick 1 readiness, 2 pre-rollout + weight 10; checks fail from tick 3 on: threshold 2 ends tick 4
+        const r = drive(spec({ threshold: 2 }), { metrics: () => [{ pass: false, message: "bad" }] });
+        assert.strictEqual(r.final.phase, "Failed");
+        assert.strictEqual(r.final.failedChecks, 2);
+        assert.strictEqual(r.ticks, TICKS_TO_FIRST_CHECK + 1, `rolled back after ${r.ticks} ticks`);
+        assert.deepStrictEqual(r.events.filter((e) => e === "bad"), ["bad", "bad"]);
     });
 
     it("counts failed checks over the whole run, not per step", () => {
