@@ -104,6 +104,14 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         return rate;
     }
 
+    /** The stack's checkpoint file, as the file backend wrote it. */
+    function checkpoint(): string {
+        const stateDir = e2eEnv().envVars.PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
+        const files = listFiles(stateDir).filter((f) => f.endsWith(`${stack.name}.json`));
+        assert.strictEqual(files.length, 1, `expected one checkpoint of ${stack.name}: ${JSON.stringify(files)}`);
+        return fs.readFileSync(path.join(stateDir, files[0]), "utf8");
+    }
+
     async function assertConsistent(): Promise<void> {
         const changes = await stack.preview();
         assert.deepStrictEqual(Object.keys(changes), ["same"], `stack not consistent with the cluster: ${JSON.stringify(changes)}`);
@@ -152,11 +160,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         assert.strictEqual((await deployment(k, "monitoring", "prometheus")).ready, 1);
         assert.strictEqual((await deployment(k, NS, "flagger-loadtester")).ready, 1);
         // the kubeconfig, set as a secret, is not in the state file in clear
-        const stateDir = e2eEnv().envVars.PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
-        const checkpoints = listFiles(stateDir).filter((f) => f.endsWith(`${stack.name}.json`));
-        assert.strictEqual(checkpoints.length, 1, `expected one checkpoint of ${stack.name}: ${JSON.stringify(checkpoints)}`);
-        const state = fs.readFileSync(path.join(stateDir, checkpoints[0]), "utf8");
-        assert.ok(!state.includes("client-key-data"), "the kubeconfig is in clear in the state file");
+        assert.ok(!checkpoint().includes("client-key-data"), "the kubeconfig is in clear in the state file");
     });
 
     it("(2) 6.5.4 is analysed step by step under real traffic and promoted; each step's canary share follows its weight", async function () {
@@ -252,6 +256,17 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         assert.strictEqual((await releaseEvents()).length, events, "a refused revision records no event");
         // an analysis takes at least interval x steps (2 s x 2 = 4 s) more than a refusal
         assert.ok(refused.ms < badUpMs - 3000, `refusal took ${refused.ms} ms, the analysed failure ${badUpMs} ms`);
+
+        // Pulumi's state holds the failure too: with every object the release wrote in the
+        // cluster deleted, the revision is still refused (and the state has no kubeconfig in clear)
+        const state = checkpoint();
+        assert.ok(!state.includes("client-key-data"), "the kubeconfig is in clear in the state file after a failed release");
+        assert.match(state, new RegExp(`"failedRevision":\\s*"${failed}"`));
+        await k.core.deleteNamespacedConfigMap({ name: STATUS_CM, namespace: NS });
+        await k.net.deleteNamespacedIngress({ name: `${APP}-canary`, namespace: NS });
+        const refusedAgain = await failingUp("6.5.5");
+        assert.match(refusedAgain.out, new RegExp(`revision ${failed} of podinfo\\.test already failed analysis`));
+        await assertGone("canary Ingress after a refusal", () => k.net.readNamespacedIngress({ name: `${APP}-canary`, namespace: NS }));
 
         const retried = await failingUp("6.5.5", { "canary:retry": true });
         timings.retried = retried.ms;

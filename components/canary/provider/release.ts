@@ -7,8 +7,9 @@
 //   diff    a release only when the revision changes; analysis-only changes are no change,
 //           unless the cluster holds an unfinished release (diffReleaseLive, one read)
 //   create  initialize: routes all to primary, canary to 0, "Initialization done!"
-//   update  startRelease + runRelease; a failed analysis throws (Pulumi keeps the old state,
-//           so the primary keeps its template) after recording the failure in the cluster
+//   update  startRelease + runRelease; a failed analysis throws after recording the failure in
+//           the cluster, its error carrying the old outputs plus the failed revision, which
+//           Pulumi records (so the primary keeps its template, and the failure is in both)
 //   delete  remove the routing objects and the status ConfigMap
 //   read    the real weights from the routing objects
 import { idleState, initialize, startRelease, Step } from "../engine/advance";
@@ -183,7 +184,8 @@ export async function updateRelease(_id: string, olds: ReleaseOutputs, news: Rel
         const routes = await s.router.getRoutes(news.target);
         return { outs: outputs(news, olds.state ?? idleState(), olds.promotedTemplate, routes) };
     }
-    // the cluster's record wins: an update that threw left the Pulumi state behind
+    // the cluster's record wins (written at every step); without it, Pulumi state's, which a
+    // failed release updates too (failedRelease)
     const saved = await s.store.load(news.target);
     const prev: ReleaseState = saved ?? olds.state ?? { ...idleState(), phase: "Initialized", revision: olds.revision, promotedRevision: olds.promotedRevision };
 
@@ -213,10 +215,29 @@ export async function updateRelease(_id: string, olds: ReleaseOutputs, news: Rel
         release();
     }
     if (state.phase === "Failed") {
-        throw new Error(`canary release of ${news.target.name}.${news.target.namespace} failed, all traffic is on the primary: ${state.message}`);
+        throw failedRelease(_id, olds, state, `canary release of ${news.target.name}.${news.target.namespace} failed, all traffic is on the primary: ${state.message}`);
     }
     ctx0.log(`promoting revision ${news.revision.slice(0, 12)} to ${news.target.name}-primary`);
     return { outs: outputs(news, state, news.template, { primary: 100 - state.canaryWeight, canary: state.canaryWeight }) };
+}
+
+/**
+ * The error a failed release throws. It carries the resource's id and properties, which Pulumi
+ * records as the resource's state although the update failed: the old outputs (so the primary
+ * keeps its template and the next up sees the failed revision as a change again) with the
+ * failed revision added. So a failed revision is refused even when every object the release
+ * writes in the cluster is gone. Which record wins: the status ConfigMap when it exists (it is
+ * written at every step, Pulumi state only when an up ends), else Pulumi state.
+ */
+export function failedRelease(id: string, olds: ReleaseOutputs, failed: ReleaseState, message: string): Error & { id: string; properties: ReleaseOutputs; reasons: string[] } {
+    const recorded = olds.state ?? { ...idleState(), phase: "Initialized", revision: olds.revision, promotedRevision: olds.promotedRevision };
+    const properties: ReleaseOutputs = {
+        ...olds,
+        failedRevision: failed.failedRevision,
+        message: failed.message,
+        state: { ...recorded, failedRevision: failed.failedRevision, message: failed.message },
+    };
+    return Object.assign(new Error(message), { id, properties, reasons: [message] });
 }
 
 /**

@@ -220,6 +220,30 @@ describe("CanaryRelease provider", () => {
             assert.equal(outs.phase, "Promoting");
         });
 
+        it("a failed release's error carries the state Pulumi records: old outputs plus the failed revision, refused even with the cluster's record gone", async () => {
+            const olds = await created();
+            w.metrics.successRate = { ok: true, value: 50 };
+            let recorded: ReleaseOutputs | undefined;
+            await assert.rejects(updateRelease("test/podinfo", olds, v2()), (err: Error & { id?: string; properties?: ReleaseOutputs; reasons?: string[] }) => {
+                assert.equal(err.id, "test/podinfo");
+                assert.deepEqual(err.reasons, [err.message]);
+                recorded = err.properties;
+                return true;
+            });
+            assert.ok(recorded !== undefined);
+            // the primary keeps its template; the revision stays the old one, so the next up is a change again
+            assert.equal(recorded.revision, olds.revision);
+            assert.deepEqual(recorded.promotedTemplate, olds.promotedTemplate);
+            assert.equal(recorded.failedRevision, "rev-2");
+            assert.equal(recorded.state?.failedRevision, "rev-2");
+            assert.equal(recorded.state?.phase, olds.state?.phase);
+            // every object the release wrote is deleted: Pulumi's record still refuses the revision
+            for (const k of [...w.kube.objects.keys()]) w.kube.objects.delete(k);
+            w.router.history.length = 0;
+            await assert.rejects(updateRelease("test/podinfo", recorded, v2()), /revision rev-2 of podinfo.test already failed analysis/);
+            assert.deepEqual(w.router.history, []);
+        });
+
         it("no data is a failed check, never a pass (invariant 3)", async () => {
             const olds = await created();
             w.metrics.durationMs = { ok: false, reason: "no-data", message: "empty vector" };
