@@ -28,10 +28,9 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as YAML from "yaml";
 import { TS } from "../components/canary/provider/resource";
 import { startDataPlane } from "../test/e2e/dataplane";
-import { APP, IMAGES, image, localAnalysis, localStackConfig } from "./lib/local-release";
+import { APP, IMAGES, currentContext, image, localAnalysis, localStackConfig } from "./lib/local-release";
 import { LocalEnv, TimedLine, banner, lineRecorder, liveLines, onCleanup, repoRoot, runMain, startLocalEnv } from "./lib/local-stack";
 import { ProjectStack } from "./lib/project-stack";
 
@@ -63,7 +62,7 @@ async function stackOf(env: LocalEnv, name: string, namespace: string, prometheu
         if (env.external) await stack.destroy();
         await stack.remove();
     });
-    const kubeContext = (YAML.parse(env.kubeconfig) as { "current-context": string })["current-context"];
+    const kubeContext = currentContext(env.kubeconfig);
     stack.setConfig({
         ...localStackConfig({ kubeContext, prometheusUrl, namespace }),
         "canary:installIngressNginx": false, "canary:installPrometheus": false, "canary:installLoadtester": false,

@@ -17,9 +17,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as k8s from "@kubernetes/client-node";
-import * as YAML from "yaml";
 import { startDataPlane } from "../test/e2e/dataplane";
-import { APP, IMAGES, image, localAnalysis, localStackConfig } from "./lib/local-release";
+import { APP, IMAGES, currentContext, image, localAnalysis, localStackConfig } from "./lib/local-release";
 import { TimedLine, banner, lineRecorder, liveLines, onCleanup, plain, runMain, secondsSince, startLocalEnv } from "./lib/local-stack";
 import { ProjectStack } from "./lib/project-stack";
 
@@ -144,7 +143,7 @@ async function main(): Promise<number> {
         }
         await stack.remove();
     });
-    const kubeContext = (YAML.parse(env.kubeconfig) as { "current-context": string })["current-context"];
+    const kubeContext = currentContext(env.kubeconfig);
     stack.setConfig(localStackConfig({ kubeContext, prometheusUrl: dp.prometheusUrl, namespace: NAMESPACE }));
     await stack.setSecret("canary:kubeconfig", env.kubeconfig);
     const analysis = localAnalysis({ loadtesterUrl: dp.loadtesterUrl, namespace: NAMESPACE, intervalSeconds: INTERVAL_SECONDS, stepWeight: 25, maxWeight: 75 });

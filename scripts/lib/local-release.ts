@@ -3,6 +3,7 @@
 // (test/e2e/dataplane), and a Flagger-style analysis shrunk to a seconds-long clock. Written as
 // a user writes Pulumi.<stack>.yaml: canary:* keys, durations as "2s", webhooks with metadata.
 import * as path from "path";
+import * as YAML from "yaml";
 import { repoRoot } from "./pulumi-env";
 
 export const APP = "podinfo";
@@ -73,6 +74,13 @@ export function localAnalysis(o: LocalAnalysisOptions): Record<string, unknown> 
             },
         ],
     };
+}
+
+/** The kubeconfig's current context: what a user sets as canary:kubeContext. */
+export function currentContext(kubeconfig: string): string {
+    const ctx = (YAML.parse(kubeconfig) as { "current-context"?: string })["current-context"];
+    if (ctx === undefined || ctx === "") throw new Error("the kubeconfig has no current-context");
+    return ctx;
 }
 
 /** The settings that point the project at the local cluster and the data plane. */

@@ -2,10 +2,10 @@
 // offline machine must make (the kube context, the local chart folder), previews and deploys.
 // The kubeconfig is the ambient one ($KUBECONFIG), as on a workstation after `kind create cluster`.
 import * as assert from "assert";
+import { currentContext, image } from "../../scripts/lib/local-release";
 import { ProjectStack } from "../../scripts/lib/project-stack";
 import { e2eEnv } from "./harness";
-import { image } from "../../scripts/lib/local-release";
-import { Kube, assertGone, currentContext, deployment, kube } from "./stack";
+import { Kube, assertGone, deployment, kube, projectStack } from "./stack";
 
 describe("e2e new user: a stack made with the README's commands previews and deploys", function () {
     this.timeout(10 * 60_000);
@@ -17,7 +17,7 @@ describe("e2e new user: a stack made with the README's commands previews and dep
     before(async function () {
         const env = e2eEnv();
         k = kube(env);
-        stack = new ProjectStack(`e2e-newuser-${process.pid}`, env.pulumiCommand.command, { ...env.envVars, KUBECONFIG: env.kubeconfigPath });
+        stack = projectStack(env, "newuser", { KUBECONFIG: env.kubeconfigPath });
     });
 
     after(async function () {

@@ -2,10 +2,10 @@
 // Node.js language host) on a stack of the project. A mandatory violation stops `pulumi up` at
 // its preview, before anything is created; an advisory one warns and lets the preview pass.
 import * as assert from "assert";
-import { image } from "../../scripts/lib/local-release";
+import { currentContext, image } from "../../scripts/lib/local-release";
 import { ProjectStack } from "../../scripts/lib/project-stack";
 import { e2eEnv } from "./harness";
-import { Kube, assertGone, currentContext, kube } from "./stack";
+import { Kube, assertGone, kube, projectStack } from "./stack";
 
 const NS = "policy-e2e";
 
@@ -17,7 +17,7 @@ describe("e2e policy pack: mandatory rules block the up, advisory rules warn", f
     before(async function () {
         const env = e2eEnv();
         k = kube(env);
-        stack = new ProjectStack(`e2e-policy-${process.pid}`, env.pulumiCommand.command, { ...env.envVars, KUBECONFIG: env.kubeconfigPath });
+        stack = projectStack(env, "policy", { KUBECONFIG: env.kubeconfigPath });
         await stack.init();
         // the app alone: the rules look at its Deployments and its release
         stack.setConfig({

@@ -17,9 +17,9 @@ import * as path from "path";
 import { CliResult, ProjectStack } from "../../scripts/lib/project-stack";
 import { DataPlane, startDataPlane } from "./dataplane";
 import { e2eEnv } from "./harness";
-import { IMAGES, LocalAnalysisOptions, image, localAnalysis, localStackConfig } from "../../scripts/lib/local-release";
+import { IMAGES, LocalAnalysisOptions, currentContext, image, localAnalysis, localStackConfig } from "../../scripts/lib/local-release";
 import {
-    Kube, alive, assertGone, commandLine, currentContext, deployment, descendants, kill, killAll, kube, listFiles, projectStack, sleep,
+    Kube, alive, assertGone, commandLine, deployment, descendants, kill, killAll, kube, listFiles, projectStack, sleep,
 } from "./stack";
 
 const NS = "test";
@@ -104,12 +104,14 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         return rate;
     }
 
+    /** The file backend's directory (PULUMI_BACKEND_URL file://...). */
+    const stateDir = () => e2eEnv().envVars.PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
+
     /** The stack's checkpoint file, as the file backend wrote it. */
     function checkpoint(): string {
-        const stateDir = e2eEnv().envVars.PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
-        const files = listFiles(stateDir).filter((f) => f.endsWith(`${stack.name}.json`));
+        const files = listFiles(stateDir()).filter((f) => f.endsWith(`${stack.name}.json`));
         assert.strictEqual(files.length, 1, `expected one checkpoint of ${stack.name}: ${JSON.stringify(files)}`);
-        return fs.readFileSync(path.join(stateDir, files[0]), "utf8");
+        return fs.readFileSync(path.join(stateDir(), files[0]), "utf8");
     }
 
     async function assertConsistent(): Promise<void> {
@@ -300,8 +302,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
 
     /** After a killed `pulumi up`: the stale lock refuses an up until `pulumi cancel`; then up again. */
     async function cancelAndUp(tag: string): Promise<CliResult> {
-        const stateDir = e2eEnv().envVars.PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
-        log(`release: lock files after the kill: ${JSON.stringify(listFiles(path.join(stateDir, ".pulumi", "locks")))}\n`);
+        log(`release: lock files after the kill: ${JSON.stringify(listFiles(path.join(stateDir(), ".pulumi", "locks")))}\n`);
         stack.setConfig({ "canary:image": image(tag), ...slow() });
         const locked = await stack.up();
         assert.ok(locked.code !== 0 && /locked/.test(locked.out), `an up right after the kill was not refused by the stale lock:\n${locked.out}`);

@@ -3,20 +3,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as k8s from "@kubernetes/client-node";
-import * as YAML from "yaml";
 import { ProjectStack } from "../../scripts/lib/project-stack";
 import { E2eEnv } from "./harness";
 
-/** A new stack of the project (its name unique to this run), driven by the run's CLI. */
-export function projectStack(env: E2eEnv, role: string): ProjectStack {
-    return new ProjectStack(`e2e-${role}-${process.pid}`, env.pulumiCommand.command, env.envVars);
-}
-
-/** The kubeconfig's current context: what a user sets as canary:kubeContext. */
-export function currentContext(kubeconfig: string): string {
-    const ctx = (YAML.parse(kubeconfig) as { "current-context"?: string })["current-context"];
-    if (ctx === undefined || ctx === "") throw new Error("the e2e kubeconfig has no current-context");
-    return ctx;
+/** A new stack of the project (its name unique to this run), driven by the run's CLI; `extraEnv` adds to its environment. */
+export function projectStack(env: E2eEnv, role: string, extraEnv: Record<string, string> = {}): ProjectStack {
+    return new ProjectStack(`e2e-${role}-${process.pid}`, env.pulumiCommand.command, { ...env.envVars, ...extraEnv });
 }
 
 export const is404 = (e: unknown): boolean => e instanceof k8s.ApiException && e.code === 404;
