@@ -112,9 +112,14 @@ kubernetes_provider() {
     fi
     t=$(now_s)
     build="$TOOLCHAIN_ROOT/build/pulumi-kubernetes"
+    # `go list -m` prints no Dir for a module not in the module cache yet (a fresh machine):
+    # download it first
     src=$(cd "$REPO_ROOT/toolchain/pulumi-kubernetes" && GOSUMDB=off GOFLAGS=-mod=readonly \
-        go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4) ||
-        die "$P" "$name: go list of the provider module failed"
+        go mod download github.com/pulumi/pulumi-kubernetes/provider/v4 &&
+        GOSUMDB=off GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4) ||
+        die "$P" "$name: go mod download / go list of the provider module failed"
+    [ -n "$src" ] && [ -d "$src/cmd/pulumi-resource-kubernetes" ] ||
+        die "$P" "$name: the provider module's source is not in the module cache (go list gave '$src')"
     rm -rf "$build" && mkdir -p "$build"
     cp "$REPO_ROOT/toolchain/pulumi-kubernetes/go.mod" "$REPO_ROOT/toolchain/pulumi-kubernetes/go.sum" "$build/"
     cp "$src/cmd/pulumi-resource-kubernetes/"{main.go,generate.go,schema.json,terraform-mapping.json} "$build/"
