@@ -10,7 +10,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { AnalysisSpec, MatchCondition, MetricCheck, Webhook, HookType } from "./canary/engine/types";
 import { LinkerdRoute, MetricsServer, Routing } from "./canary/provider/types";
-import { validateAnalysis } from "./canary/provider/validate";
+import { validateAnalysis, validateMetricsServer } from "./canary/provider/validate";
 
 export type Cluster = "kind" | "minikube";
 
@@ -41,6 +41,11 @@ export interface ReleaseConfig {
     readonly enabled: boolean;
     readonly retry: boolean;
     readonly analysis: AnalysisSpec;
+    /**
+     * canary:analysis was set as a secret, whole or a field of it (`pulumi config set --secret
+     * --path 'canary:analysis.webhooks[0].url'`): the release keeps its analysis input secret.
+     */
+    readonly secretAnalysis: boolean;
     readonly metricsServer: MetricsServer;
 }
 
@@ -195,6 +200,8 @@ export interface ConfigSource {
     getSecret(key: string): pulumi.Output<string> | undefined;
     /** Whether the value was set as a secret (`pulumi config set --secret`). */
     isSecret(key: string): boolean;
+    /** Every key set in the project's namespace, without the `canary:` prefix. */
+    keys(): readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -214,6 +221,60 @@ class Problems {
     readonly list: string[] = [];
     add(key: string, reason: string, value: unknown): void {
         this.list.push(`canary:${key}: ${reason}, got ${value === undefined ? "nothing" : JSON.stringify(value)}`);
+    }
+}
+
+/** The keys each object of stack config may have; any other is refused (a typo must not pass as a default). */
+const KNOWN_KEYS = {
+    analysis: Object.keys(DEFAULTS.analysis),
+    metric: ["name", "query", "interval", "thresholdRange", "templateVariables"],
+    thresholdRange: ["min", "max"],
+    webhook: ["name", "type", "url", "timeout", "retries", "metadata"],
+    match: ["headers", "cookie"],
+    headerCondition: ["exact", "regex"],
+    metricsServer: ["url", "service", "namespace", "port"],
+} as const;
+
+/** Reports each key of `obj` (at `key`) not in `known`, with the closest known one as a hint. */
+function unknownKeys(p: Problems, key: string, obj: unknown, known: readonly string[]): void {
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) return;
+    for (const [k, v] of Object.entries(obj)) {
+        if (!known.includes(k)) p.add(`${key}.${k}`, `unknown key${hint(k, known)}`, v);
+    }
+}
+
+/** " (did you mean <prefix>x?)" for the known key nearest to `k` (at most 2 edits, or equal but for case); "" if none. */
+function hint(k: string, known: readonly string[], prefix = ""): string {
+    let best: string | undefined;
+    let bestDistance = 3;
+    for (const candidate of known) {
+        const d = candidate.toLowerCase() === k.toLowerCase() ? 0 : editDistance(k, candidate);
+        if (d < bestDistance) [best, bestDistance] = [candidate, d];
+    }
+    return best === undefined ? "" : ` (did you mean ${prefix}${best}?)`;
+}
+
+/** Levenshtein distance. */
+export function editDistance(a: string, b: string): number {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const next = [i];
+        for (let j = 1; j <= b.length; j++) {
+            next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        row = next;
+    }
+    return row[b.length];
+}
+
+/** Each `canary:` key that Pulumi.yaml does not declare; a secret's value is not shown. */
+function unknownTopLevelKeys(p: Problems, c: ConfigSource): void {
+    const known = Object.keys(DEFAULTS);
+    for (const k of c.keys()) {
+        if (known.includes(k)) continue;
+        const reason = `unknown key${hint(k, known, "canary:")}`;
+        if (c.isSecret(k)) p.list.push(`canary:${k}: ${reason}, got a secret value (not shown)`);
+        else p.add(k, reason, c.get(k));
     }
 }
 
@@ -252,6 +313,7 @@ function int(p: Problems, c: ConfigSource, key: string, fallback: number, min: n
 
 /** Converts the Flagger-style analysis of stack config to the engine's AnalysisSpec. */
 function toAnalysisSpec(p: Problems, raw: AnalysisConfig): AnalysisSpec {
+    unknownKeys(p, "analysis", raw, KNOWN_KEYS.analysis);
     const a = { ...DEFAULTS.analysis, ...raw };
     const seconds = (key: string, text: string | undefined, fallback: number): number => {
         if (text === undefined) return fallback;
@@ -262,7 +324,9 @@ function toAnalysisSpec(p: Problems, raw: AnalysisConfig): AnalysisSpec {
         }
         return s;
     };
-    const metrics: MetricCheck[] = (Array.isArray(a.metrics) ? a.metrics : []).map((m) => {
+    const metrics: MetricCheck[] = (Array.isArray(a.metrics) ? a.metrics : []).map((m, i) => {
+        unknownKeys(p, `analysis.metrics[${i}]`, m, KNOWN_KEYS.metric);
+        unknownKeys(p, `analysis.metrics[${i}].thresholdRange`, m?.thresholdRange, KNOWN_KEYS.thresholdRange);
         const builtin = (BUILTINS as readonly string[]).includes(m?.name) && (m.query === undefined || m.query === "") ? (m.name as MetricCheck["builtin"]) : undefined;
         return {
             name: m?.name,
@@ -272,6 +336,14 @@ function toAnalysisSpec(p: Problems, raw: AnalysisConfig): AnalysisSpec {
             templateVariables: m?.templateVariables ?? {},
         };
     });
+    (Array.isArray(a.match) ? a.match : []).forEach((m, i) => {
+        unknownKeys(p, `analysis.match[${i}]`, m, KNOWN_KEYS.match);
+        const headers = m?.headers;
+        if (typeof headers === "object" && headers !== null) {
+            for (const [name, cond] of Object.entries(headers)) unknownKeys(p, `analysis.match[${i}].headers.${name}`, cond, KNOWN_KEYS.headerCondition);
+        }
+    });
+    (Array.isArray(a.webhooks) ? a.webhooks : []).forEach((h, i) => unknownKeys(p, `analysis.webhooks[${i}]`, h, KNOWN_KEYS.webhook));
     const webhooks: Webhook[] = (Array.isArray(a.webhooks) ? a.webhooks : []).map((h, i) => ({
         name: h?.name,
         type: (h?.type ?? WEBHOOK_DEFAULTS.type) as HookType,
@@ -290,27 +362,30 @@ function toAnalysisSpec(p: Problems, raw: AnalysisConfig): AnalysisSpec {
         match: a.match ?? [],
         skipAnalysis: a.skipAnalysis as boolean,
         progressDeadlineSeconds: a.progressDeadlineSeconds as number,
-        metrics,
-        webhooks,
+        // not a list: kept as written, for validateAnalysis to report
+        metrics: Array.isArray(a.metrics) ? metrics : (a.metrics as unknown as MetricCheck[]),
+        webhooks: Array.isArray(a.webhooks) ? webhooks : (a.webhooks as unknown as Webhook[]),
     };
 }
 
+/** canary:metricsServer: a URL string, or {service, namespace, port} (checked by the provider's own validator). */
 function metricsServer(p: Problems, c: ConfigSource): MetricsServer {
-    // a URL string, or {service, namespace, port}
     const text = c.get("metricsServer");
     if (text === undefined) return DEFAULTS.metricsServer;
     if (/^https?:\/\//.test(text)) return { url: text };
-    const obj = c.getObject<Record<string, unknown>>("metricsServer");
-    if (obj === undefined || typeof obj !== "object" || obj === null) {
+    let obj: unknown;
+    try {
+        obj = c.getObject<unknown>("metricsServer");
+    } catch {
+        obj = undefined; // not JSON: a bare word such as prometheus:9090
+    }
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
         p.add("metricsServer", "must be an http(s) URL or {service, namespace, port}", text);
         return DEFAULTS.metricsServer;
     }
-    if (typeof obj.url === "string") return { url: obj.url };
-    return {
-        service: obj.service as string,
-        namespace: obj.namespace as string,
-        port: obj.port as number,
-    };
+    unknownKeys(p, "metricsServer", obj, KNOWN_KEYS.metricsServer);
+    for (const problem of validateMetricsServer(obj)) p.list.push(`canary:${problem.reason}`);
+    return obj as MetricsServer;
 }
 
 /**
@@ -379,6 +454,7 @@ export interface ReadOptions {
 export function readStackConfig(c: ConfigSource, opts: ReadOptions = {}): StackConfig {
     const p = new Problems();
     const projectDir = opts.projectDir ?? process.cwd();
+    unknownTopLevelKeys(p, c);
     const cluster = oneOf<Cluster>(p, c, "cluster", ["kind", "minikube"], DEFAULTS.cluster);
     const routing = oneOf<Routing>(p, c, "routing", ["nginx", "linkerd", "istio"], DEFAULTS.routing);
     const linkerdRoute = oneOf<LinkerdRoute>(p, c, "linkerdRoute", ["httproute", "smi"], DEFAULTS.linkerdRoute);
@@ -424,12 +500,9 @@ export function readStackConfig(c: ConfigSource, opts: ReadOptions = {}): StackC
         enabled: bool(p, c, "releaseEnabled", DEFAULTS.releaseEnabled),
         retry: bool(p, c, "retry", DEFAULTS.retry),
         analysis,
+        secretAnalysis: c.isSecret("analysis"),
         metricsServer: metricsServer(p, c),
     };
-    const ms = release.metricsServer;
-    if ("url" in ms ? typeof ms.url !== "string" : typeof ms.service !== "string" || typeof ms.namespace !== "string" || !Number.isInteger(ms.port)) {
-        p.add("metricsServer", "must be an http(s) URL or {service, namespace, port}", ms);
-    }
 
     const cfg: StackConfig = {
         cluster,
@@ -463,6 +536,7 @@ export function pulumiConfigSource(config: pulumi.Config = new pulumi.Config()):
         getObject: <T>(key: string) => config.getObject<T>(key),
         getSecret: (key) => config.getSecret(key),
         isSecret: (key) => isConfigSecret(`${config.name}:${key}`),
+        keys: () => Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith(`${config.name}:`)).map((k) => k.slice(config.name.length + 1)),
     };
 }
 

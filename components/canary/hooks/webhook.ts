@@ -155,16 +155,18 @@ export class HttpWebhookClient implements WebhookClient {
     }
 }
 
-function maskUrl(raw: string): string {
+/**
+ * The URL as messages show it: scheme, host and port only. A webhook URL often carries its
+ * token in the path (Slack, Discord), the query or the userinfo, and messages go to events,
+ * state and CI logs; the hook's name says which one it was.
+ */
+export function maskUrl(raw: string): string {
     try {
         const u = new URL(raw);
-        if (u.username !== "" || u.password !== "") {
-            u.username = "***";
-            u.password = "";
-        }
-        return u.toString();
+        const rest = u.pathname === "/" && u.search === "" && u.hash === "" ? "/" : "/…";
+        return `${u.protocol}//${u.host}${rest}`;
     } catch {
-        return raw;
+        return "(not a URL)";
     }
 }
 

@@ -197,12 +197,19 @@ export function validateReleaseInputs(raw: Partial<Record<keyof ReleaseInputs, u
     c.bool("retry", raw.retry);
     if (raw.kubeContext !== undefined && !isUnknown(raw.kubeContext) && typeof raw.kubeContext !== "string") c.add("kubeContext", "must be a string", raw.kubeContext);
     if (raw.kubeconfig !== undefined && !isUnknown(raw.kubeconfig) && typeof raw.kubeconfig !== "string") c.add("kubeconfig", "must be a string", "[secret]");
-    validateMetricsServer(c, raw.metricsServer);
+    checkMetricsServer(c, raw.metricsServer);
     const ingress = typeof raw.ingressName === "string" && !isUnknown(raw.ingressName) ? raw.ingressName : undefined;
     return [...c.problems, ...validateAnalysis(raw.analysis, "analysis", routing, routing === "nginx" ? ingress ?? "ingress" : ingress)];
 }
 
-function validateMetricsServer(c: Collector, v: unknown): void {
+/** Validates a metrics server: {url} or {service, namespace, port}. */
+export function validateMetricsServer(v: unknown): Problem[] {
+    const c = new Collector();
+    checkMetricsServer(c, v);
+    return c.problems;
+}
+
+function checkMetricsServer(c: Collector, v: unknown): void {
     if (isUnknown(v)) return;
     if (!isObject(v)) return c.add("metricsServer", "must be {url} or {service, namespace, port}", v);
     if (v.url !== undefined) {

@@ -48,6 +48,7 @@ function source(values: Record<string, unknown>, kubeconfig?: string): ConfigSou
             return v === undefined ? undefined : pulumi.secret(v);
         },
         isSecret: (k) => k === "kubeconfig" && kubeconfig !== undefined,
+        keys: () => [...Object.keys(values), ...(kubeconfig === undefined ? [] : ["kubeconfig"])],
     };
 }
 

@@ -27,6 +27,7 @@ function source(values: Record<string, unknown>, secrets: Record<string, string>
             return v === undefined ? undefined : pulumi.secret(v);
         },
         isSecret: (k) => k in secrets,
+        keys: () => [...new Set([...Object.keys(values), ...Object.keys(secrets)])],
     };
 }
 
@@ -137,6 +138,45 @@ describe("stack config", () => {
             });
         });
     }
+
+    describe("unknown keys (a typo must not pass as a default)", () => {
+        const unknown: [string, Record<string, unknown>, string][] = [
+            ["a top-level key, with the nearest known one", { imgae: "podinfo:1" }, 'canary:imgae: unknown key (did you mean canary:image?), got "podinfo:1"'],
+            ["a top-level key differing only in case", { Routing: "istio" }, 'canary:Routing: unknown key (did you mean canary:routing?), got "istio"'],
+            ["a top-level key like no other", { flavour: "vanilla" }, 'canary:flavour: unknown key, got "vanilla"'],
+            ["an analysis key", { analysis: { stepweight: 5 } }, "canary:analysis.stepweight: unknown key (did you mean stepWeight?), got 5"],
+            ["a metric key", { analysis: { metrics: [{ name: "m", query: "1", thresholdrange: { min: 1 } }] } }, 'canary:analysis.metrics[0].thresholdrange: unknown key (did you mean thresholdRange?), got {"min":1}'],
+            ["a threshold bound", { analysis: { metrics: [{ name: "m", query: "1", thresholdRange: { minimum: 1 } }] } }, "canary:analysis.metrics[0].thresholdRange.minimum: unknown key, got 1"],
+            ["a webhook key", { analysis: { webhooks: [{ name: "h", url: "http://a.b/", tiemout: "5s" }] } }, 'canary:analysis.webhooks[0].tiemout: unknown key (did you mean timeout?), got "5s"'],
+            ["a match key", { analysis: { iterations: 2, match: [{ header: { x: { exact: "1" } } }] } }, 'canary:analysis.match[0].header: unknown key (did you mean headers?), got {"x":{"exact":"1"}}'],
+            ["a header condition", { analysis: { iterations: 2, match: [{ headers: { x: { exact: "1", prefix: "2" } } }] } }, 'canary:analysis.match[0].headers.x.prefix: unknown key, got "2"'],
+            ["a metrics server key", { metricsServer: { service: "p", namespace: "m", port: 9090, tls: true } }, "canary:metricsServer.tls: unknown key, got true"],
+        ];
+        for (const [name, values, message] of unknown) {
+            it(`refuses ${name}`, () => {
+                assert.ok(problemsOf(() => readStackConfig(source(values))).includes(message), problemsOf(() => readStackConfig(source(values))).join("\n"));
+            });
+        }
+
+        it("a secret unknown key is refused without its value", () => {
+            assert.deepEqual(problemsOf(() => readStackConfig(source({}, { kubeconfg: "client-key-data: SECRETKEY" }))), ["canary:kubeconfg: unknown key (did you mean canary:kubeconfig?), got a secret value (not shown)"]);
+        });
+
+        it("every key of the walkthrough stacks and of Pulumi.yaml is known", () => {
+            for (const file of ["Pulumi.dev.yaml", "Pulumi.minikube-linkerd.yaml"]) readStackConfig(source(stackValues(file)));
+            readStackConfig(source(JSON.parse(JSON.stringify(DEFAULTS))));
+        });
+
+        it("through pulumi.Config, the keys of the project's namespace are checked and other namespaces left alone", () => {
+            const saved = pulumi.runtime.allConfig();
+            try {
+                pulumi.runtime.setAllConfig({ "canary:imagee": "x", "kubernetes:context": "kind-kind", "other:imagee": "y" }, []);
+                assert.deepEqual(problemsOf(() => readStackConfig(pulumiConfigSource(new pulumi.Config("canary")))), ['canary:imagee: unknown key (did you mean canary:image?), got "x"']);
+            } finally {
+                pulumi.runtime.setAllConfig(saved, []);
+            }
+        });
+    });
 
     it("reports every problem at once", () => {
         assert.throws(() => readStackConfig(source({ routing: "x", replicas: "-1" })), (err: Error & { problems?: string[] }) => err.problems?.length === 2);

@@ -4,7 +4,7 @@ import { AddressInfo } from "net";
 import { FakeClock } from "../../../components/canary/engine/clock";
 import { Webhook } from "../../../components/canary/engine/types";
 import { HookPayload } from "../../../components/canary/hooks/client";
-import { HttpWebhookClient, isPassingStatus, webhookBody } from "../../../components/canary/hooks/webhook";
+import { HttpWebhookClient, isPassingStatus, maskUrl, webhookBody } from "../../../components/canary/hooks/webhook";
 
 // A real HTTP server on loopback; each test scripts its answers, one per request.
 type Answer = { status: number; body?: string; delayMs?: number };
@@ -138,7 +138,7 @@ describe("hooks/webhook", () => {
         const r = await new HttpWebhookClient({ clock, backoffMs: 50 }).call(hook({ url, retries: 2 }), payload);
         assert.strictEqual(r.ok, false);
         assert.match((r as { message: string }).message,
-            new RegExp(`^webhook "load-test" \\(rollout\\) POST ${url.replace(/[.]/g, "\\.")}: request failed: ECONNREFUSED: .* \\(3 attempts\\)$`));
+            new RegExp(`^webhook "load-test" \\(rollout\\) POST ${url.replace("/gate", "/…").replace(/[.]/g, "\\.")}: request failed: ECONNREFUSED: .* \\(3 attempts\\)$`));
         assert.strictEqual(clock.now(), 50 + 100);
     });
 
@@ -150,10 +150,13 @@ describe("hooks/webhook", () => {
         assert.strictEqual(received.length, 0);
     });
 
-    it("masks credentials of the URL in messages", async () => {
-        answers = [{ status: 401, body: "no" }];
-        const r = await new HttpWebhookClient().call(hook({ url: base.replace("http://", "http://user:s3cret@") + "/x" }), payload);
-        assert.ok(!(r as { message: string }).message.includes("s3cret"));
-        assert.match((r as { message: string }).message, /POST http:\/\/\*\*\*@127\.0\.0\.1:\d+\/x: status 401: no/);
+    it("messages show the URL's scheme, host and port only: tokens in userinfo, path or query stay out", async () => {
+        answers = [{ status: 401, body: "no" }, { status: 500, body: "no" }];
+        const withUser = await new HttpWebhookClient().call(hook({ url: base.replace("http://", "http://user:s3cret@") + "/x" }), payload);
+        const withToken = await new HttpWebhookClient().call(hook({ url: `${base}/hooks/T000/B000/s3cret?token=s3cret` }), payload);
+        for (const r of [withUser, withToken]) assert.ok(!(r as { message: string }).message.includes("s3cret"), (r as { message: string }).message);
+        assert.match((withUser as { message: string }).message, /POST http:\/\/127\.0\.0\.1:\d+\/…: status 401: no/);
+        assert.match((withToken as { message: string }).message, /POST http:\/\/127\.0\.0\.1:\d+\/…: status 500: no/);
+        assert.deepStrictEqual(["http://flagger-loadtester.test/", "https://a.b:8443/", "not a url"].map(maskUrl), ["http://flagger-loadtester.test/", "https://a.b:8443/", "(not a URL)"]);
     });
 });
