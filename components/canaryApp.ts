@@ -37,7 +37,8 @@ export interface CanaryAppArgs {
     readonly host?: string;
     /** nginx only. Default "nginx". */
     readonly ingressClassName?: string;
-    readonly analysis: AnalysisSpec;
+    /** A secret Output when it holds secrets (a webhook URL with a token): state keeps it encrypted. */
+    readonly analysis: pulumi.Input<AnalysisSpec>;
     readonly metricsServer: MetricsServer;
     /** Kubeconfig contents for the release's provider (kept secret). Default: the ambient kubeconfig. */
     readonly kubeconfig?: pulumi.Input<string>;

@@ -66,7 +66,7 @@ export function deployStack(cfg: StackConfig): StackOutputs {
         host: cfg.app.host,
         routing: cfg.routing,
         linkerdRoute: cfg.linkerdRoute,
-        analysis: cfg.release.analysis,
+        analysis: cfg.release.secretAnalysis ? pulumi.secret(cfg.release.analysis) : cfg.release.analysis,
         metricsServer,
         kubeconfig: cfg.kubeconfig,
         kubeContext: context,

@@ -21,7 +21,7 @@ function source(values: Record<string, unknown>, secrets: Record<string, string>
     const get = (k: string) => secrets[k] ?? (values[k] === undefined ? undefined : text(values[k]));
     return {
         get,
-        getObject: <T>(k: string) => (values[k] === undefined ? undefined : (JSON.parse(text(values[k])) as T)),
+        getObject: <T>(k: string) => (get(k) === undefined ? undefined : (JSON.parse(get(k) as string) as T)),
         getSecret: (k) => {
             const v = get(k);
             return v === undefined ? undefined : pulumi.secret(v);
@@ -157,6 +157,12 @@ describe("stack config", () => {
                 assert.ok(problemsOf(() => readStackConfig(source(values))).includes(message), problemsOf(() => readStackConfig(source(values))).join("\n"));
             });
         }
+
+        it("canary:analysis set as a secret (whole or by --path) marks the release's analysis secret", () => {
+            assert.equal(readStackConfig(source({})).release.secretAnalysis, false);
+            const secret = readStackConfig(source({}, { analysis: JSON.stringify({ webhooks: [{ name: "h", url: "http://a.b/?token=t" }] }) })).release;
+            assert.deepEqual([secret.secretAnalysis, secret.analysis.webhooks[0].url], [true, "http://a.b/?token=t"]);
+        });
 
         it("a secret unknown key is refused without its value", () => {
             assert.deepEqual(problemsOf(() => readStackConfig(source({}, { kubeconfg: "client-key-data: SECRETKEY" }))), ["canary:kubeconfg: unknown key (did you mean canary:kubeconfig?), got a secret value (not shown)"]);
