@@ -255,7 +255,7 @@ function hint(k: string, known: readonly string[], prefix = ""): string {
 }
 
 /** Levenshtein distance. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
     let row = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {
         const next = [i];
@@ -343,8 +343,7 @@ function toAnalysisSpec(p: Problems, raw: AnalysisConfig): AnalysisSpec {
             for (const [name, cond] of Object.entries(headers)) unknownKeys(p, `analysis.match[${i}].headers.${name}`, cond, KNOWN_KEYS.headerCondition);
         }
     });
-    (Array.isArray(a.webhooks) ? a.webhooks : []).forEach((h, i) => unknownKeys(p, `analysis.webhooks[${i}]`, h, KNOWN_KEYS.webhook));
-    const webhooks: Webhook[] = (Array.isArray(a.webhooks) ? a.webhooks : []).map((h, i) => ({
+    const webhooks: Webhook[] = (Array.isArray(a.webhooks) ? a.webhooks : []).map((h, i) => (unknownKeys(p, `analysis.webhooks[${i}]`, h, KNOWN_KEYS.webhook), {
         name: h?.name,
         type: (h?.type ?? WEBHOOK_DEFAULTS.type) as HookType,
         url: h?.url,
