@@ -8,6 +8,7 @@ import { createHash } from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AnalysisSpec } from "./canary/engine/types";
+import { REVISION_ANNOTATION } from "./canary/kube/api";
 import { CanaryFinalize, CanaryRelease } from "./canary/provider/resource";
 import { LinkerdRoute, MetricsServer, Routing } from "./canary/provider/types";
 
@@ -139,8 +140,9 @@ export class CanaryApp extends pulumi.ComponentResource {
             new k8s.apps.v1.Deployment(`${app}-${role}`, {
                 metadata: {
                     name: `${app}-${role}`, namespace: ns, labels: labels(role),
-                    // the release scales the canary through the scale subresource; take the field back on apply
-                    annotations: role === "canary" ? { "pulumi.com/patchForce": "true" } : {},
+                    // the release scales the canary through the scale subresource; take the field back on apply.
+                    // The revision tells the release which template the canary's pods run.
+                    annotations: role === "canary" ? { "pulumi.com/patchForce": "true", [REVISION_ANNOTATION]: this.revision } : {},
                 },
                 spec: {
                     replicas: count,

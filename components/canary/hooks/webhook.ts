@@ -135,11 +135,12 @@ export class HttpWebhookClient implements WebhookClient {
                 return { ok: true, status: res.status, message: "", retryable: false };
             }
             const redirect = res.status >= 300 && res.status < 400 && res.headers.location !== undefined
-                ? ` (redirect to ${String(res.headers.location)} not followed)` : "";
+                ? ` (redirect to ${maskUrl(String(res.headers.location))} not followed)` : "";
             return {
                 ok: false,
                 status: res.status,
-                message: `status ${res.status}${redirect}: ${snippet(text)}`,
+                // a server may echo the request URL in its answer: its secret parts stay out
+                message: `status ${res.status}${redirect}: ${snippet(redactUrlSecrets(text, hook.url))}`,
                 retryable: res.status >= 500 || res.status === 429,
             };
         } catch (err) {
@@ -167,6 +168,38 @@ export function maskUrl(raw: string): string {
         return `${u.protocol}//${u.host}${rest}`;
     } catch {
         return "(not a URL)";
+    }
+}
+
+/**
+ * The text with the URL's likely secrets replaced by "…": its userinfo, its query values and
+ * the path segments that look like tokens (8+ characters with a digit, or 16+), wherever they
+ * appear (e.g. a 404 body that echoes the request). Path words such as "services" are left, so
+ * the text stays readable.
+ */
+export function redactUrlSecrets(text: string, raw: string): string {
+    let u: URL;
+    try {
+        u = new URL(raw);
+    } catch {
+        return text;
+    }
+    const parts = [u.username, u.password, ...[...u.searchParams.values()], ...u.pathname.split("/").filter(looksLikeToken)]
+        .flatMap((p) => [p, safeDecode(p)])
+        .filter((p) => p.length >= 4);
+    // longest first, so a part is never left half-replaced by a shorter one inside it
+    return [...new Set(parts)].sort((a, b) => b.length - a.length).reduce((t, p) => t.split(p).join("…"), text);
+}
+
+function looksLikeToken(segment: string): boolean {
+    return (segment.length >= 8 && /\d/.test(segment)) || segment.length >= 16;
+}
+
+function safeDecode(s: string): string {
+    try {
+        return decodeURIComponent(s);
+    } catch {
+        return s;
     }
 }
 

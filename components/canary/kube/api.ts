@@ -1,7 +1,15 @@
 // KubeApi seam: the narrow set of Kubernetes calls the release needs.
 
+/**
+ * Annotation of the canary Deployment: the revision of the pod template the program gave it.
+ * The release compares it with its own revision, so it never analyses pods of another template.
+ */
+export const REVISION_ANNOTATION = "canary.pulumi.com/revision";
+
 export interface DeploymentStatus {
     readonly exists: boolean;
+    /** The REVISION_ANNOTATION, when the Deployment has one. */
+    readonly revision?: string;
     readonly replicas: number;
     readonly readyReplicas: number;
     readonly updatedReplicas: number;

@@ -10,7 +10,7 @@
 import * as https from "https";
 import axios, { AxiosInstance } from "axios";
 import * as k8s from "@kubernetes/client-node";
-import { DeploymentStatus, KubeApi, KubeObject } from "./api";
+import { DeploymentStatus, KubeApi, KubeObject, REVISION_ANNOTATION } from "./api";
 
 /** Loads a kubeconfig from its YAML text (a secret input) or, without text, the ambient one. */
 export function loadKubeConfig(kubeconfig?: string, context?: string): k8s.KubeConfig {
@@ -148,8 +148,10 @@ export class ClientKubeApi implements KubeApi {
             }
             throw named("get", "Deployment", name, namespace, err);
         }
+        const revision = d.metadata?.annotations?.[REVISION_ANNOTATION];
         return {
             exists: true,
+            ...(revision === undefined ? {} : { revision }),
             replicas: d.spec?.replicas ?? 1,
             readyReplicas: d.status?.readyReplicas ?? 0,
             updatedReplicas: d.status?.updatedReplicas ?? 0,

@@ -192,6 +192,7 @@ export async function updateRelease(_id: string, olds: ReleaseOutputs, news: Rel
     // refuse a revision that already failed before anything is touched (invariant 4)
     const started = startRelease(news.target, prev, news.revision, s.clock.now(), news.retry);
     if (!started.ok) throw new Error(started.message);
+    await refuseStaleCanary(s, news);
 
     await s.router.reconcile(news.target, news.analysis.match);
     // a release left behind by a killed `pulumi up`: converge before starting over (invariant 5)
@@ -218,7 +219,36 @@ export async function updateRelease(_id: string, olds: ReleaseOutputs, news: Rel
         throw failedRelease(_id, olds, state, `canary release of ${news.target.name}.${news.target.namespace} failed, all traffic is on the primary: ${state.message}`);
     }
     ctx0.log(`promoting revision ${news.revision.slice(0, 12)} to ${news.target.name}-primary`);
-    return { outs: outputs(news, state, news.template, { primary: 100 - state.canaryWeight, canary: state.canaryWeight }) };
+    state = await routeAllToPrimary(s, news, state);
+    return { outs: outputs(news, state, news.template, { primary: 100, canary: 0 }) };
+}
+
+/**
+ * The canary Deployment must run this release's template: with `pulumi up --target` of the
+ * release without the canary Deployment, its pods would still run the previous template, and
+ * analysing them would promote a template no analysis saw. Refused before anything is touched.
+ */
+async function refuseStaleCanary(s: Seams, news: ReleaseInputs): Promise<void> {
+    const { name, namespace } = news.target;
+    const canary = await s.kube.getDeployment(namespace, `${name}-canary`);
+    if (canary.revision === undefined || canary.revision === news.revision) return;
+    throw new Error(`deployment ${name}-canary.${namespace} runs revision ${canary.revision}, not revision ${news.revision} of this release: ` +
+        `it was left out of this \`pulumi up\` (a --target without it?). Nothing was changed; run \`pulumi up\` with the canary Deployment too`);
+}
+
+/**
+ * A promoted release sends all traffic back to the primary before its step ends: the up may end
+ * before the primary and the finalizer run (`--target` of the release alone, a primary that
+ * fails to update), and no traffic may stay on a canary that nobody analyses any more. The
+ * primary serves the previous revision until its rolling update brings this one; the canary
+ * keeps its pods until finalization scales it down.
+ */
+async function routeAllToPrimary(s: Seams, news: ReleaseInputs, state: ReleaseState): Promise<ReleaseState> {
+    if (state.canaryWeight === 0) return state;
+    await s.router.setRoutes(news.target, { primary: 100, canary: 0 });
+    const routed: ReleaseState = { ...state, canaryWeight: 0 };
+    await s.store.save(news.target, routed);
+    return routed;
 }
 
 /**

@@ -4,7 +4,7 @@ import { AddressInfo } from "net";
 import { FakeClock } from "../../../components/canary/engine/clock";
 import { Webhook } from "../../../components/canary/engine/types";
 import { HookPayload } from "../../../components/canary/hooks/client";
-import { HttpWebhookClient, isPassingStatus, maskUrl, webhookBody } from "../../../components/canary/hooks/webhook";
+import { HttpWebhookClient, isPassingStatus, maskUrl, redactUrlSecrets, webhookBody } from "../../../components/canary/hooks/webhook";
 
 // A real HTTP server on loopback; each test scripts its answers, one per request.
 type Answer = { status: number; body?: string; delayMs?: number };
@@ -158,5 +158,18 @@ describe("hooks/webhook", () => {
         assert.match((withUser as { message: string }).message, /POST http:\/\/127\.0\.0\.1:\d+\/…: status 401: no/);
         assert.match((withToken as { message: string }).message, /POST http:\/\/127\.0\.0\.1:\d+\/…: status 500: no/);
         assert.deepStrictEqual(["http://flagger-loadtester.test/", "https://a.b:8443/", "not a url"].map(maskUrl), ["http://flagger-loadtester.test/", "https://a.b:8443/", "(not a URL)"]);
+    });
+
+    it("an answer that echoes the request URL is reported without the URL's secrets", async () => {
+        const token = "tok_9f8e7d6c5b4a";
+        answers = [{ status: 404, body: `unknown path /services/T000/B000/${token}?token=${token}&team=a%20b` }];
+        const echoed = await new HttpWebhookClient().call(hook({ url: `${base}/services/T000/B000/${token}?token=${token}` }), payload);
+        assert.strictEqual((echoed as { message: string }).message,
+            `webhook "load-test" (rollout) POST ${base}/…: status 404: unknown path /services/T000/B000/…?token=…&team=a%20b`);
+        const url = `http://user:pa55word@127.0.0.1:1/hooks/${token}`;
+        assert.strictEqual(redactUrlSecrets(`GET ${url} failed for user pa55word`, url), "GET http://…:…@127.0.0.1:1/hooks/… failed for … …");
+        assert.strictEqual(redactUrlSecrets("no secrets here", "not a url"), "no secrets here");
+        // a query value sent encoded is found in its decoded form too
+        assert.strictEqual(redactUrlSecrets("team blue sky key k&y=1", `${base}/?key=${encodeURIComponent("k&y=1")}&team=blue%20sky`), "team … key …");
     });
 });

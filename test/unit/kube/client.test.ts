@@ -59,7 +59,7 @@ describe("kube/client", () => {
     };
     const deployment = {
         apiVersion: "apps/v1", kind: "Deployment",
-        metadata: { name: "podinfo-canary", namespace: "test", uid: "uid-canary", generation: 3, creationTimestamp: "2026-01-01T00:00:00Z" },
+        metadata: { name: "podinfo-canary", namespace: "test", uid: "uid-canary", generation: 3, creationTimestamp: "2026-01-01T00:00:00Z", annotations: { "canary.pulumi.com/revision": "rev-2" } },
         spec: { replicas: 2, selector: {}, template: {} },
         status: { observedGeneration: 3, readyReplicas: 1, updatedReplicas: 2 },
     };
@@ -212,10 +212,10 @@ describe("kube/client", () => {
         assert.strictEqual(store.size, 0);
     });
 
-    it("getDeployment: desired replicas from spec, ready/updated from status; missing is exists:false", async () => {
+    it("getDeployment: desired replicas from spec, ready/updated from status, the revision annotation; missing is exists:false", async () => {
         const api = ClientKubeApi.fromString(kubeconfig(base));
         assert.deepStrictEqual(await api.getDeployment("test", "podinfo-canary"),
-            { exists: true, replicas: 2, readyReplicas: 1, updatedReplicas: 2, observed: true });
+            { exists: true, revision: "rev-2", replicas: 2, readyReplicas: 1, updatedReplicas: 2, observed: true });
         assert.deepStrictEqual(await api.getDeployment("test", "nope"),
             { exists: false, replicas: 0, readyReplicas: 0, updatedReplicas: 0, observed: false });
     });

@@ -15,12 +15,15 @@ const key = (apiVersion: string, kind: string, ns: string, name: string) => `${a
 export class MemoryKube implements KubeApi {
     readonly objects = new Map<string, KubeObject>();
     readonly replicas = new Map<string, number>();
+    /** The revision annotation of a Deployment ("ns/name"), when a test sets one. */
+    readonly revisions = new Map<string, string>();
     readonly calls: string[] = [];
 
     async getDeployment(namespace: string, name: string): Promise<DeploymentStatus> {
         const r = this.replicas.get(`${namespace}/${name}`);
         if (r === undefined) return { exists: false, replicas: 0, readyReplicas: 0, updatedReplicas: 0, observed: false };
-        return { exists: true, replicas: r, readyReplicas: r, updatedReplicas: r, observed: true };
+        const revision = this.revisions.get(`${namespace}/${name}`);
+        return { exists: true, ...(revision === undefined ? {} : { revision }), replicas: r, readyReplicas: r, updatedReplicas: r, observed: true };
     }
     async scaleDeployment(namespace: string, name: string, replicas: number): Promise<void> {
         this.calls.push(`scale ${name} ${replicas}`);

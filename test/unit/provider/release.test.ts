@@ -154,7 +154,9 @@ describe("CanaryRelease provider", () => {
             assert.equal(outs.phase, "Promoting");
             assert.equal(outs.promotedRevision, "rev-2");
             assert.deepEqual(outs.promotedTemplate, template("podinfo:6.5.4"));
-            assert.deepEqual(w.router.history.map((r) => r.canary), [10, 20, 30, 40, 50]);
+            // promoted: all traffic back on the primary before the step ends (the up may end here)
+            assert.deepEqual(w.router.history.map((r) => r.canary), [10, 20, 30, 40, 50, 0]);
+            assert.deepEqual([outs.primaryWeight, outs.canaryWeight], [100, 0]);
             assert.deepEqual(w.events.events.map((e) => e.message), [
                 "New revision detected! Scaling up podinfo.test",
                 "Starting canary analysis for podinfo.test",
@@ -181,11 +183,20 @@ describe("CanaryRelease provider", () => {
             });
             assert.equal(fin.outs.finalPhase, "Succeeded");
             assert.deepEqual(w.router.routes, { primary: 100, canary: 0 });
-            // the release's outputs still show the promotion-time split; the finalize's are read back after
-            assert.equal(outs.canaryWeight, 50);
             assert.deepEqual([fin.outs.primaryWeight, fin.outs.canaryWeight], [100, 0]);
             assert.equal(w.kube.replicas.get("test/podinfo-canary"), 0);
             assert.equal(w.events.events.at(-1)?.message, "Promotion completed! Scaling down podinfo.test");
+        });
+
+        it("refuses to analyse a canary Deployment that runs another revision (left out of a --target), touching nothing", async () => {
+            const olds = await created();
+            w.kube.revisions.set("test/podinfo-canary", "rev-1");
+            await assert.rejects(updateRelease("test/podinfo", olds, v2()),
+                /deployment podinfo-canary\.test runs revision rev-1, not revision rev-2 of this release: it was left out of this `pulumi up`/);
+            assert.deepEqual([w.router.history, w.events.events, w.kube.calls, w.hooks.calls], [[], [], [], []]);
+            // with the canary Deployment updated too, the release runs
+            w.kube.revisions.set("test/podinfo-canary", "rev-2");
+            assert.equal((await updateRelease("test/podinfo", olds, v2())).outs.phase, "Promoting");
         });
 
         it("rolls a bad revision back and fails naming the check, its value and threshold (invariant 4)", async () => {
