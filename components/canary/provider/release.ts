@@ -5,7 +5,10 @@
 // Lifecycle (DESIGN.md "The release graph"):
 //   check   validate every input, pure (runs during preview)
 //   diff    a release only when the revision changes; analysis-only changes are no change,
-//           unless the cluster holds an unfinished release (diffReleaseLive, one read)
+//           unless the cluster holds an unfinished release (diffReleaseLive, one read). A new
+//           routing (provider, linkerdRoute, ingressName) is an update of the same app; a new
+//           target (app name or namespace) is a new app: replaced, with a warning
+//   update  a new routing first moves the traffic (moveRouting), then as below
 //   create  initialize: routes all to primary, canary to 0, "Initialization done!"
 //   update  startRelease + runRelease; a failed analysis throws after recording the failure in
 //           the cluster, its error carrying the old outputs plus the failed revision, which
@@ -17,6 +20,7 @@ import { ReleaseContext, runRelease } from "../engine/scheduler";
 import { ReleaseState, Routes, Target } from "../engine/types";
 import { totalSteps } from "../engine/ladder";
 import { msg } from "../engine/messages";
+import { warn } from "./engineLog";
 import { engineWatch } from "./engineWatch";
 import { metricChecker, Seams, seamsFor } from "./seams";
 import { ReleaseInputs, ReleaseOutputs } from "./types";
@@ -39,15 +43,24 @@ export function checkRelease(_olds: unknown, news: Record<string, unknown>): { i
 
 /** Properties whose change starts a release; every other input is stored without one. */
 const RELEASE_PROPERTIES = ["revision"] as const;
-/** Properties whose change moves the routing objects: replacing the release re-initializes them. */
-const REPLACE_PROPERTIES = ["target", "routing", "linkerdRoute", "ingressName"] as const;
+/**
+ * Properties whose change moves the app's traffic to other routing objects: an update of the
+ * same app (moveRouting), never a replacement, which would initialize again and hand the new
+ * template to the primary without analysis.
+ */
+const ROUTING_PROPERTIES = ["routing", "linkerdRoute", "ingressName"] as const;
+/** A new app name or namespace is a new app: its objects have other names, it starts anew. */
+const REPLACE_PROPERTIES = ["target"] as const;
 
-export function diffRelease(_id: string, olds: Partial<ReleaseOutputs>, news: Partial<Record<keyof ReleaseInputs, unknown>>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+type Diff = { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean };
+
+export function diffRelease(_id: string, olds: Partial<ReleaseOutputs>, news: Partial<Record<keyof ReleaseInputs, unknown>>): Diff {
     const same = (k: string) => stable((olds as Record<string, unknown>)[k]) === stable((news as Record<string, unknown>)[k]);
     const replaces = REPLACE_PROPERTIES.filter((k) => !same(k));
+    const moved = ROUTING_PROPERTIES.filter((k) => !same(k));
     const released = RELEASE_PROPERTIES.filter((k) => !same(k) || (news as Record<string, unknown>)[k] === UNKNOWN);
-    // routing objects have fixed names: the old release must let go of them before the new one takes them
-    return { changes: replaces.length > 0 || released.length > 0, replaces: [...replaces], deleteBeforeReplace: replaces.length > 0 };
+    // the new app's objects have other names: it is created before the old one is deleted
+    return { changes: replaces.length > 0 || moved.length > 0 || released.length > 0, replaces: [...replaces], deleteBeforeReplace: false };
 }
 
 /**
@@ -56,8 +69,9 @@ export function diffRelease(_id: string, olds: Partial<ReleaseOutputs>, news: Pa
  * while the program is then set back to the revision Pulumi last recorded. Without this the
  * release would see nothing to do and leave that traffic on the canary for good.
  */
-export async function diffReleaseLive(id: string, olds: ReleaseOutputs, news: Partial<Record<keyof ReleaseInputs, unknown>>): Promise<ReturnType<typeof diffRelease>> {
+export async function diffReleaseLive(id: string, olds: ReleaseOutputs, news: Partial<Record<keyof ReleaseInputs, unknown>>): Promise<Diff> {
     const d = diffRelease(id, olds, news);
+    if (d.replaces.includes("target")) await warn(newAppWarning(olds.target, news.target));
     if (d.changes) return d;
     const s = seams(olds);
     let saved: ReleaseState | undefined;
@@ -69,6 +83,35 @@ export async function diffReleaseLive(id: string, olds: ReleaseOutputs, news: Pa
         return d;
     }
     return unfinished(saved) ? { ...d, changes: true } : d;
+}
+
+/** What `pulumi preview` and `pulumi up` say when the app's name or namespace changes. */
+function newAppWarning(from: Target, to: unknown): string {
+    const t = to as Partial<Target> | undefined;
+    const shown = t?.name === undefined || t.namespace === undefined || String(t.name) === UNKNOWN ? "a name or namespace known after this up" : `${t.name}.${t.namespace}`;
+    return `${from.name}.${from.namespace} becomes ${shown}: that is a new app, not a release. Its Deployments are created ` +
+        `anew and its primary takes the template without analysis (a first deployment); ${from.name}.${from.namespace}'s ` +
+        `Deployments, routing objects and release status are deleted. To release a new template, keep the app's name and namespace`;
+}
+
+/**
+ * A new routing provider (or linkerdRoute, ingressName) for the same app. The traffic moves
+ * without a moment on an unwatched canary or on no backend: the new routing objects are created
+ * first with all traffic on the primary, then the old ones send all traffic to the primary too
+ * and are deleted. The release (if the revision changed too) then runs on the new objects.
+ */
+async function moveRouting(s: Seams, ctx: ReleaseContext, olds: ReleaseOutputs, news: ReleaseInputs): Promise<void> {
+    const moved = ROUTING_PROPERTIES.filter((k) => stable(olds[k]) !== stable(news[k]));
+    if (moved.length === 0) return;
+    const describe = (r: ReleaseOutputs | ReleaseInputs) => r.routing + (r.routing === "linkerd" ? ` (${r.linkerdRoute ?? "httproute"})` : r.routing === "nginx" ? ` (Ingress ${r.ingressName ?? ""})` : "");
+    const what = `from ${describe(olds)} to ${describe(news)}`;
+    ctx.log(`moving the routing ${what}: new routing objects first, all traffic on ${news.target.name}-primary`);
+    await s.router.reconcile(news.target, []);
+    await s.router.setRoutes(news.target, { primary: 100, canary: 0 });
+    const old = seams(olds).router;
+    await old.setRoutes(olds.target, { primary: 100, canary: 0 });
+    await old.finalize(olds.target);
+    await s.events.emit(news.target, { type: "Normal", reason: "Synced", message: `Routing of ${news.target.name}.${news.target.namespace} moved ${what}, all traffic on primary` });
 }
 
 /** A release a killed run left behind: traffic may still be on the canary. */
@@ -179,6 +222,7 @@ export async function updateRelease(_id: string, olds: ReleaseOutputs, news: Rel
     // no new revision (only settings changed, e.g. a replace-free property): store the inputs,
     // after abandoning a release of another revision that a killed run left in the cluster
     if (olds.revision === news.revision) {
+        await moveRouting(s, ctx0, olds, news);
         const saved = await s.store.load(news.target);
         if (unfinished(saved)) return { outs: await abandon(s, ctx0, olds, news, saved) };
         const routes = await s.router.getRoutes(news.target);
@@ -193,6 +237,7 @@ export async function updateRelease(_id: string, olds: ReleaseOutputs, news: Rel
     const started = startRelease(news.target, prev, news.revision, s.clock.now(), news.retry);
     if (!started.ok) throw new Error(started.message);
     await refuseStaleCanary(s, news);
+    await moveRouting(s, ctx0, olds, news);
 
     await s.router.reconcile(news.target, news.analysis.match);
     // a release left behind by a killed `pulumi up`: converge before starting over (invariant 5)

@@ -7,7 +7,7 @@ import { createFinalize, diffFinalize } from "../../../components/canary/provide
 import { useSeams } from "../../../components/canary/provider/seams";
 import { ReleaseInputs, ReleaseOutputs } from "../../../components/canary/provider/types";
 import { UNKNOWN } from "../../../components/canary/provider/validate";
-import { world, World } from "./fakes";
+import { MemoryRouter, world, World } from "./fakes";
 
 const analysis: AnalysisSpec = {
     intervalSeconds: 30, threshold: 5, maxWeight: 50, stepWeight: 10, stepWeights: [], iterations: 0, match: [],
@@ -109,9 +109,15 @@ describe("CanaryRelease provider", () => {
             assert.equal(diffRelease("id", olds, { ...inputs(), kubeconfig: "other" }).changes, false);
             assert.equal(diffRelease("id", olds, { ...inputs(), canaryReplicas: 5 }).changes, false);
         });
-        it("a new routing provider or target replaces the release, old one first", () => {
-            assert.deepEqual(diffRelease("id", olds, { ...inputs(), routing: "istio", ingressName: undefined }), { changes: true, replaces: ["routing", "ingressName"], deleteBeforeReplace: true });
-            assert.deepEqual(diffRelease("id", olds, { ...inputs(), target: { name: "podinfo", namespace: "prod" } }).replaces, ["target"]);
+        it("a new routing provider, linkerdRoute or ingressName is an update of the same app, never a replacement", () => {
+            const none = { changes: true, replaces: [], deleteBeforeReplace: false };
+            assert.deepEqual(diffRelease("id", olds, { ...inputs(), routing: "istio", ingressName: undefined }), none);
+            assert.deepEqual(diffRelease("id", olds, { ...inputs(), ingressName: "web" }), none);
+            const linkerd = { ...olds, routing: "linkerd" as const, ingressName: undefined, linkerdRoute: "smi" as const };
+            assert.deepEqual(diffRelease("id", linkerd, { ...inputs(), routing: "linkerd", ingressName: undefined, linkerdRoute: "httproute" }), none);
+        });
+        it("a new app name or namespace is a new app: replaced, the new one created first (its objects have other names)", () => {
+            assert.deepEqual(diffRelease("id", olds, { ...inputs(), target: { name: "podinfo", namespace: "prod" } }), { changes: true, replaces: ["target"], deleteBeforeReplace: false });
         });
         it("touches nothing", () => {
             diffRelease("id", olds, { ...inputs(), revision: "rev-2" });
@@ -197,6 +203,36 @@ describe("CanaryRelease provider", () => {
             // with the canary Deployment updated too, the release runs
             w.kube.revisions.set("test/podinfo-canary", "rev-2");
             assert.equal((await updateRelease("test/podinfo", olds, v2())).outs.phase, "Promoting");
+        });
+
+        it("a new routing provider moves the traffic: new objects first with all on the primary, then the old ones to the primary and deleted; then the release runs on the new ones", async () => {
+            const olds = await created();
+            const journal: string[] = [];
+            const logged = (name: string): MemoryRouter => Object.assign(new MemoryRouter(), {
+                async reconcile() { journal.push(`${name} reconcile`); },
+                async setRoutes(this: MemoryRouter, _t: unknown, r: { primary: number; canary: number }) { journal.push(`${name} ${r.primary}/${r.canary}`); this.routes = r; },
+                async finalize() { journal.push(`${name} finalize`); },
+            });
+            const nginx = logged("nginx");
+            const istio = logged("istio");
+            useSeams((i) => ({ ...w.seams, router: i.routing === "istio" ? istio : nginx }));
+            const news = inputs({ template: template("podinfo:6.5.4"), revision: "rev-2", routing: "istio", ingressName: undefined });
+            const { outs } = await updateRelease("test/podinfo", olds, news);
+            assert.deepEqual(journal.slice(0, 5), ["istio reconcile", "istio 100/0", "nginx 100/0", "nginx finalize", "istio reconcile"]);
+            // the analysis ran on istio's objects only, and ended with all traffic on the primary
+            assert.deepEqual(journal.slice(5).filter((j) => j.startsWith("nginx")), []);
+            assert.deepEqual(journal.slice(-2), ["istio 50/50", "istio 100/0"]);
+            assert.equal(outs.phase, "Promoting");
+            assert.equal(w.events.events[0].message, "Routing of podinfo.test moved from nginx (Ingress podinfo) to istio, all traffic on primary");
+        });
+
+        it("a failed revision is refused before the routing moves", async () => {
+            const olds = { ...(await created()), failedRevision: "rev-2", state: { ...(await created()).state, failedRevision: "rev-2" } };
+            await w.seams.store.remove(olds.target);
+            const istio = new MemoryRouter();
+            useSeams((i) => ({ ...w.seams, router: i.routing === "istio" ? istio : w.router }));
+            await assert.rejects(updateRelease("test/podinfo", olds, inputs({ revision: "rev-2", routing: "istio", ingressName: undefined })), /already failed analysis/);
+            assert.deepEqual([istio.history, istio.reconciled, w.router.finalized], [[], undefined, false]);
         });
 
         it("rolls a bad revision back and fails naming the check, its value and threshold (invariant 4)", async () => {
