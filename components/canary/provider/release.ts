@@ -8,9 +8,9 @@
 //           unless the cluster holds an unfinished release (diffReleaseLive, one read). A new
 //           routing (provider, linkerdRoute, ingressName) is an update of the same app; a new
 //           target (app name or namespace) is a new app: replaced, with a warning
-//   update  a new routing first moves the traffic (moveRouting), then as below
 //   create  initialize: routes all to primary, canary to 0, "Initialization done!"
-//   update  startRelease + runRelease; a failed analysis throws after recording the failure in
+//   update  a new routing first moves the traffic (moveRouting); then
+//           startRelease + runRelease; a failed analysis throws after recording the failure in
 //           the cluster, its error carrying the old outputs plus the failed revision, which
 //           Pulumi records (so the primary keeps its template, and the failure is in both)
 //   delete  remove the routing objects and the status ConfigMap
@@ -99,10 +99,11 @@ function newAppWarning(from: Target, to: unknown): string {
  * without a moment on an unwatched canary or on no backend: the new routing objects are created
  * first with all traffic on the primary, then the old ones send all traffic to the primary too
  * and are deleted. The release (if the revision changed too) then runs on the new objects.
+ * Returns the old outputs with the new routing: what a failed release records as its state.
  */
-async function moveRouting(s: Seams, ctx: ReleaseContext, olds: ReleaseOutputs, news: ReleaseInputs): Promise<void> {
+async function moveRouting(s: Seams, ctx: ReleaseContext, olds: ReleaseOutputs, news: ReleaseInputs): Promise<ReleaseOutputs> {
     const moved = ROUTING_PROPERTIES.filter((k) => stable(olds[k]) !== stable(news[k]));
-    if (moved.length === 0) return;
+    if (moved.length === 0) return olds;
     const describe = (r: ReleaseOutputs | ReleaseInputs) => r.routing + (r.routing === "linkerd" ? ` (${r.linkerdRoute ?? "httproute"})` : r.routing === "nginx" ? ` (Ingress ${r.ingressName ?? ""})` : "");
     const what = `from ${describe(olds)} to ${describe(news)}`;
     ctx.log(`moving the routing ${what}: new routing objects first, all traffic on ${news.target.name}-primary`);
@@ -112,6 +113,7 @@ async function moveRouting(s: Seams, ctx: ReleaseContext, olds: ReleaseOutputs, 
     await old.setRoutes(olds.target, { primary: 100, canary: 0 });
     await old.finalize(olds.target);
     await s.events.emit(news.target, { type: "Normal", reason: "Synced", message: `Routing of ${news.target.name}.${news.target.namespace} moved ${what}, all traffic on primary` });
+    return { ...olds, routing: news.routing, linkerdRoute: news.linkerdRoute, ingressName: news.ingressName };
 }
 
 /** A release a killed run left behind: traffic may still be on the canary. */
@@ -216,13 +218,14 @@ function onInterrupt(controller: AbortController, log: (line: string) => void): 
     };
 }
 
-export async function updateRelease(_id: string, olds: ReleaseOutputs, news: ReleaseInputs): Promise<{ outs: ReleaseOutputs }> {
+export async function updateRelease(_id: string, recorded: ReleaseOutputs, news: ReleaseInputs): Promise<{ outs: ReleaseOutputs }> {
+    let olds = recorded;
     const s = seams(news);
     const ctx0 = context(news, s);
     // no new revision (only settings changed, e.g. a replace-free property): store the inputs,
     // after abandoning a release of another revision that a killed run left in the cluster
     if (olds.revision === news.revision) {
-        await moveRouting(s, ctx0, olds, news);
+        olds = await moveRouting(s, ctx0, olds, news);
         const saved = await s.store.load(news.target);
         if (unfinished(saved)) return { outs: await abandon(s, ctx0, olds, news, saved) };
         const routes = await s.router.getRoutes(news.target);
@@ -237,7 +240,7 @@ export async function updateRelease(_id: string, olds: ReleaseOutputs, news: Rel
     const started = startRelease(news.target, prev, news.revision, s.clock.now(), news.retry);
     if (!started.ok) throw new Error(started.message);
     await refuseStaleCanary(s, news);
-    await moveRouting(s, ctx0, olds, news);
+    olds = await moveRouting(s, ctx0, olds, news);
 
     await s.router.reconcile(news.target, news.analysis.match);
     // a release left behind by a killed `pulumi up`: converge before starting over (invariant 5)

@@ -217,7 +217,15 @@ describe("CanaryRelease provider", () => {
             const istio = logged("istio");
             useSeams((i) => ({ ...w.seams, router: i.routing === "istio" ? istio : nginx }));
             const news = inputs({ template: template("podinfo:6.5.4"), revision: "rev-2", routing: "istio", ingressName: undefined });
-            const { outs } = await updateRelease("test/podinfo", olds, news);
+            // a failed analysis records the new routing (its objects are the ones in the cluster), the old template
+            w.metrics.successRate = { ok: true, value: 50 };
+            await assert.rejects(updateRelease("test/podinfo", olds, news), (e: { properties: ReleaseOutputs }) => {
+                assert.deepEqual([e.properties.routing, e.properties.ingressName, e.properties.revision], ["istio", undefined, "rev-1"]);
+                return true;
+            });
+            w.metrics.successRate = { ok: true, value: 100 };
+            journal.length = 0;
+            const { outs } = await updateRelease("test/podinfo", olds, { ...news, retry: true });
             assert.deepEqual(journal.slice(0, 5), ["istio reconcile", "istio 100/0", "nginx 100/0", "nginx finalize", "istio reconcile"]);
             // the analysis ran on istio's objects only, and ended with all traffic on the primary
             assert.deepEqual(journal.slice(5).filter((j) => j.startsWith("nginx")), []);
