@@ -63,9 +63,11 @@ function drive(s: AnalysisSpec, world: World, maxTicks = 100): Run {
     return run;
 }
 
-/** Ticks of a default release until its first metric check (readiness, first weight, first check). */
-const TICKS_TO_FIRST_CHECK = firstCheckTick();
-
+/**
+ * Ticks of a default release until its first metric check (readiness, first weight, first check).
+ * Computed inside the tests that use it, never at load time: code run while the test files load
+ * is "static" to Stryker, which then restarts the test runner for every mutant it reaches.
+ */
 function firstCheckTick(): number {
     let first = 0;
     drive(spec({ threshold: 1 }), { metrics: (n) => { first ||= n; return [{ pass: false, message: "x" }]; } });
@@ -115,7 +117,7 @@ describe("engine transitions", () => {
         const r = drive(spec({ threshold: 2 }), { metrics: () => [{ pass: false, message: "bad" }] });
         assert.strictEqual(r.final.phase, "Failed");
         assert.strictEqual(r.final.failedChecks, 2);
-        assert.strictEqual(r.ticks, TICKS_TO_FIRST_CHECK + 1, `rolled back after ${r.ticks} ticks`);
+        assert.strictEqual(r.ticks, firstCheckTick() + 1, `rolled back after ${r.ticks} ticks`);
         assert.deepStrictEqual(r.events.filter((e) => e === "bad"), ["bad", "bad"]);
     });
 
@@ -246,28 +248,35 @@ describe("engine transitions", () => {
 });
 
 describe("startRelease", () => {
-    const failed: ReleaseState = { ...initialize(target, "rev1", 0).state, phase: "Failed", failedRevision: "rev2", message: "success rate 91.60% < 99%" };
+    const failed = (): ReleaseState => ({ ...initialize(target, "rev1", 0).state, phase: "Failed", failedRevision: "rev2", message: "success rate 91.60% < 99%" });
     it("refuses a revision that already failed unless retry is set", () => {
-        const r = startRelease(target, failed, "rev2", 1, false);
+        const r = startRelease(target, failed(), "rev2", 1, false);
         assert.ok(!r.ok);
         assert.match(r.message, /revision rev2 of podinfo.test already failed analysis \(success rate 91.60% < 99%\)/);
         assert.match(r.message, /set retry to true/);
     });
     it("retries a failed revision when asked", () => {
-        const r = startRelease(target, failed, "rev2", 1, true);
+        const r = startRelease(target, failed(), "rev2", 1, true);
         assert.ok(r.ok);
         assert.strictEqual(r.step.state.phase, "Progressing");
         assert.strictEqual(r.step.state.failedChecks, 0);
     });
     it("starts a different revision after a failure", () => {
-        assert.ok(startRelease(target, failed, "rev3", 1, false).ok);
+        assert.ok(startRelease(target, failed(), "rev3", 1, false).ok);
     });
 });
 
 describe("needs", () => {
-    const base = startRelease(target, initialize(target, "rev1", 0).state, "rev2", 0, false);
-    assert.ok(base.ok);
-    const s0 = base.step.state;
+    // the state right after startRelease (a literal: nothing of the engine runs while the file loads)
+    const s0: ReleaseState = {
+        phase: "Progressing", revision: "rev2", promotedRevision: "rev1", failedRevision: "", canaryWeight: 0, step: 0, failedChecks: 0,
+        rolloutConfirmed: false, preRolloutDone: false, startedAt: 0, lastTransitionAt: 0, message: "New revision detected! Scaling up podinfo.test",
+    };
+    it("starts from the state startRelease returns", () => {
+        const base = startRelease(target, initialize(target, "rev1", 0).state, "rev2", 0, false);
+        assert.ok(base.ok);
+        assert.deepStrictEqual(base.step.state, s0);
+    });
     const cases: Array<[string, ReleaseState, AnalysisSpec, { canaryReady: boolean; hooks: HookType[]; metrics: boolean }]> = [
         ["before confirm-rollout", s0, spec(), { canaryReady: false, hooks: ["rollback", "confirm-rollout"], metrics: false }],
         ["before pre-rollout", { ...s0, rolloutConfirmed: true }, spec(), { canaryReady: true, hooks: ["rollback", "pre-rollout", "confirm-traffic-increase"], metrics: false }],
@@ -281,7 +290,10 @@ describe("needs", () => {
 });
 
 describe("terminal steps", () => {
-    const running: ReleaseState = { ...initialize(target, "rev1", 0).state, phase: "Progressing", revision: "rev2", canaryWeight: 30, step: 3 };
+    const running: ReleaseState = {
+        phase: "Progressing", revision: "rev2", promotedRevision: "rev1", failedRevision: "", canaryWeight: 30, step: 3, failedChecks: 0,
+        rolloutConfirmed: true, preRolloutDone: true, startedAt: 0, lastTransitionAt: 0, message: "Advance podinfo.test canary weight 30",
+    };
     it("interrupt routes to the primary without marking the revision failed", () => {
         const s = interrupt(target, running, 5);
         assert.strictEqual(s.state.phase, "Failed");

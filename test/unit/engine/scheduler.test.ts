@@ -162,3 +162,201 @@ describe("scheduler", () => {
         assert.strictEqual(ctx.events.events.at(-1)?.message, "Promotion completed! Scaling down podinfo.test");
     });
 });
+
+describe("scheduler: timing, readiness, hooks and logs", () => {
+    it("polls readiness every pollMs (default 1000 ms) and analyses every intervalSeconds", async () => {
+        const fast = context({ pollMs: 250 });
+        await runRelease(fast, begin(fast));
+        assert.strictEqual(fast.clock.now(), 2 * 250 + 5 * 10_000);
+        const dflt = context({ pollMs: undefined });
+        await runRelease(dflt, begin(dflt));
+        assert.strictEqual(dflt.clock.now(), 2 * 1000 + 5 * 10_000);
+    });
+
+    it("prints one line per event, '-' for Normal and '!' for Warning, and saves the state after every step", async () => {
+        const ctx = context({ spec: spec({ intervalSeconds: 10, threshold: 1 }), checkMetric: async () => ({ pass: false, message: "Halt podinfo.test advancement success rate 90.00% < 99%" }) });
+        const final = await runRelease(ctx, begin(ctx));
+        assert.deepStrictEqual(ctx.lines, [
+            "- New revision detected! Scaling up podinfo.test",
+            "- Starting canary analysis for podinfo.test",
+            "- Advance podinfo.test canary weight 10",
+            "! Halt podinfo.test advancement success rate 90.00% < 99%",
+            "! Rolling back podinfo.test failed checks threshold reached 1",
+            "! Canary failed! Scaling down podinfo.test",
+        ]);
+        assert.deepStrictEqual(ctx.events.events.map((e) => [e.type, e.reason]), [["Normal", "Synced"], ["Normal", "Synced"], ["Normal", "Synced"], ["Warning", "Synced"], ["Warning", "Synced"], ["Warning", "Synced"]]);
+        // start, confirm, weight 10, rollback: one save per step, the last one the result
+        assert.deepStrictEqual(ctx.saved.map((s) => [s.phase, s.canaryWeight, s.failedChecks]), [["Progressing", 0, 0], ["Progressing", 0, 0], ["Progressing", 10, 0], ["Failed", 0, 1]]);
+        assert.deepStrictEqual(ctx.saved.at(-1), final);
+    });
+
+    it("event hooks get the event's message and type, with the release's phase and revision", async () => {
+        const ctx = context({ spec: spec({ intervalSeconds: 10, webhooks: [{ ...hook("event", "notify"), metadata: { channel: "#deploys" } }] }) });
+        await runRelease(ctx, begin(ctx));
+        assert.deepStrictEqual(ctx.hooks.calls[0], {
+            hook: "notify",
+            payload: { name: "podinfo", namespace: "test", phase: "Progressing", checksum: "rev2", metadata: { channel: "#deploys" }, eventMessage: "New revision detected! Scaling up podinfo.test", eventType: "Normal" },
+        });
+        assert.strictEqual(ctx.hooks.calls.at(-1)?.payload.phase, "Promoting");
+    });
+
+    const readiness: Array<[string, DeploymentStatus, string]> = [
+        ["a missing canary Deployment", { exists: false, replicas: 0, readyReplicas: 0, updatedReplicas: 0, observed: false }, "deployment podinfo-canary.test not found"],
+        ["a rollout not observed yet", { exists: true, replicas: 2, readyReplicas: 2, updatedReplicas: 2, observed: false }, "waiting for rollout to be observed"],
+        ["a canary scaled to zero", { exists: true, replicas: 0, readyReplicas: 0, updatedReplicas: 0, observed: true }, "scaled to zero"],
+        ["pods not all updated", { exists: true, replicas: 2, readyReplicas: 2, updatedReplicas: 1, observed: true }, "waiting for rollout to finish: 2 of 2 updated replicas are available"],
+        ["pods not all ready", { exists: true, replicas: 2, readyReplicas: 1, updatedReplicas: 2, observed: true }, "waiting for rollout to finish: 1 of 2 updated replicas are available"],
+    ];
+    for (const [name, status, why] of readiness) {
+        it(`${name} is not ready, and the deadline's reason says why`, async () => {
+            const ctx = context({ spec: spec({ intervalSeconds: 10, progressDeadlineSeconds: 5 }) });
+            ctx.kube.getDeployment = async () => status;
+            const final = await runRelease(ctx, begin(ctx));
+            assert.strictEqual(final.message, `Canary deployment podinfo-canary.test not ready after 5s: progress deadline exceeded (${why})`);
+            assert.deepStrictEqual(ctx.router.history, [{ primary: 100, canary: 0 }]);
+        });
+    }
+
+    it("a canary with every replica updated and ready is ready", async () => {
+        const ctx = context({ spec: spec({ intervalSeconds: 10, progressDeadlineSeconds: 5 }) });
+        ctx.kube.getDeployment = async () => ({ exists: true, replicas: 3, readyReplicas: 3, updatedReplicas: 3, observed: true });
+        assert.strictEqual((await runRelease(ctx, begin(ctx))).phase, "Promoting");
+    });
+
+    it("while the canary is not ready only the rollback hooks are called, and a manual rollback still works", async () => {
+        const hooks = new RecordingHooks();
+        const ctx = context({ hooks, spec: spec({ intervalSeconds: 10, webhooks: [hook("rollback", "manual"), hook("pre-rollout", "acceptance")] }) });
+        ctx.kube.getDeployment = async () => ({ exists: true, replicas: 2, readyReplicas: 0, updatedReplicas: 2, observed: true });
+        let calls = 0;
+        hooks.call = async (h) => {
+            calls++;
+            // the rollback hook answers "roll back" only from its second call on
+            return h.name === "manual" && calls > 1 ? { ok: true, status: 200 } : { ok: false, message: "no" };
+        };
+        const final = await runRelease(ctx, begin(ctx));
+        assert.strictEqual(final.message, "Rolling back podinfo.test manual webhook invoked");
+        assert.strictEqual(calls, 2, "tick 1 (confirm) and tick 2 (not ready): the rollback hook only");
+    });
+
+    it("metrics are not queried while the canary is not ready", async () => {
+        let queried = 0;
+        const ctx = context({ spec: spec({ intervalSeconds: 10, progressDeadlineSeconds: 5 }), checkMetric: async () => { queried++; return { pass: true, message: "" }; } });
+        ctx.kube.getDeployment = async () => ({ exists: true, replicas: 2, readyReplicas: 1, updatedReplicas: 2, observed: true });
+        await runRelease(ctx, begin(ctx));
+        assert.strictEqual(queried, 0);
+    });
+
+    it("every metric check is asked once per analysed step", async () => {
+        const asked: string[] = [];
+        const s = spec({ intervalSeconds: 10, metrics: [...spec().metrics, { name: "p99", builtin: "request-duration", thresholdRange: { max: 500 }, interval: "1m", templateVariables: {} }] });
+        const ctx = context({ spec: s, checkMetric: async (m) => { asked.push(m.name); return { pass: true, message: "" }; } });
+        await runRelease(ctx, begin(ctx));
+        assert.deepStrictEqual(asked, Array(5).fill(["request-success-rate", "p99"]).flat());
+    });
+
+    it("failing hooks of one type are reported together, each by name", async () => {
+        const hooks = new RecordingHooks((h) => ({ ok: false, message: `${h.name === "a" ? "403" : "timeout"}` }));
+        const ctx = context({ hooks, spec: spec({ intervalSeconds: 10, progressDeadlineSeconds: 15, webhooks: [hook("confirm-rollout", "a"), hook("confirm-rollout", "b")] }) });
+        const final = await runRelease(ctx, begin(ctx));
+        assert.strictEqual(final.message, "confirm-rollout hook did not approve within progressDeadlineSeconds 15: Halt podinfo.test advancement waiting for approval a: 403; b: timeout");
+        assert.deepStrictEqual(ctx.kube.scales, [0]);
+    });
+
+    it("a confirm hook passes only when every hook of its type passes", async () => {
+        const hooks = new RecordingHooks((h) => (h.name === "a" ? { ok: true, status: 200 } : { ok: false, message: "403" }));
+        const ctx = context({ hooks, spec: spec({ intervalSeconds: 10, progressDeadlineSeconds: 15, webhooks: [hook("confirm-rollout", "a"), hook("confirm-rollout", "b")] }) });
+        const final = await runRelease(ctx, begin(ctx));
+        assert.strictEqual(final.phase, "Failed");
+        assert.match(final.message, /waiting for approval b: 403$/);
+    });
+
+    it("failing post-rollout hooks after a rollback are logged, naming each hook", async () => {
+        const ctx = context({
+            spec: spec({ intervalSeconds: 10, threshold: 1, webhooks: [hook("post-rollout", "notify-done")] }),
+            checkMetric: async () => ({ pass: false, message: "bad" }),
+            hooks: new RecordingHooks(() => ({ ok: false, message: "500 Internal Server Error" })),
+        });
+        await runRelease(ctx, begin(ctx));
+        assert.strictEqual(ctx.lines.at(-1), "! post-rollout hooks failed: notify-done: 500 Internal Server Error");
+    });
+
+    it("passing post-rollout hooks log nothing", async () => {
+        const ctx = context({ spec: spec({ intervalSeconds: 10, threshold: 1, webhooks: [hook("post-rollout", "notify-done")] }), checkMetric: async () => ({ pass: false, message: "bad" }) });
+        await runRelease(ctx, begin(ctx));
+        assert.strictEqual(ctx.lines.at(-1), "! Canary failed! Scaling down podinfo.test");
+    });
+
+    it("an abort during a step's observations stops before that tick is applied and waits no further", async () => {
+        const ac = new AbortController();
+        let loads = 0;
+        const hooks = new RecordingHooks(() => {
+            if (++loads === 2) ac.abort();
+            return { ok: true, status: 200 };
+        });
+        const ctx = context({ hooks, spec: spec({ intervalSeconds: 10, webhooks: [hook("rollout", "load-test")] }) });
+        const final = await runRelease({ ...ctx, signal: ac.signal }, begin(ctx));
+        // the second load test ran at weight 20: weight 30 is never set
+        assert.deepStrictEqual(ctx.router.history.map((r) => r.canary), [10, 20, 0]);
+        assert.strictEqual(final.message, "Rolling back podinfo.test: release interrupted, routing all traffic to primary");
+        assert.strictEqual(final.lastTransitionAt, 2_000 + 2 * 10_000);
+        assert.strictEqual(ctx.clock.now(), 2_000 + 2 * 10_000, "no wait after the abort");
+    });
+
+    it("an abort while a step is applied ends the run without another observation or wait", async () => {
+        const ac = new AbortController();
+        const ctx = context();
+        const realSet = ctx.router.setRoutes.bind(ctx.router);
+        ctx.router.setRoutes = async (t, r) => {
+            await realSet(t, r);
+            if (r.canary === 30) ac.abort();
+        };
+        await runRelease({ ...ctx, signal: ac.signal }, begin(ctx));
+        assert.strictEqual(ctx.hooks.calls.filter((c) => c.hook === "load-test").length, 2, "load tests at weights 10 and 20 only");
+        assert.strictEqual(ctx.clock.now(), 2_000 + 2 * 10_000);
+    });
+
+    it("an abort during a long wait ends the wait at once", async function () {
+        this.timeout(5000);
+        const ac = new AbortController();
+        let now = 0;
+        const waits: number[] = [];
+        // a clock whose analysis interval never passes: only the abort can end the wait
+        const clock = { now: () => now, sleep: (ms: number) => { waits.push(ms); if (ms < 10_000) { now += ms; return Promise.resolve(); } return new Promise<void>(() => undefined); } };
+        const ctx = context({ clock });
+        setTimeout(() => ac.abort(), 20);
+        const final = await runRelease({ ...ctx, signal: ac.signal }, begin(ctx));
+        assert.strictEqual(final.phase, "Failed");
+        assert.deepStrictEqual(waits, [1000, 1000, 10_000]);
+        assert.deepStrictEqual(ctx.router.history.map((r) => r.canary), [10, 0]);
+    });
+
+    it("a cleanup that fails after a seam failure is logged and the first error is the one thrown", async () => {
+        const ctx = context();
+        ctx.router.setRoutes = async (_t, r) => {
+            if (r.canary === 20) throw new Error("patch failed: conflict");
+            if (r.canary === 0) throw "connection reset"; // not an Error: reported as text
+        };
+        await assert.rejects(runRelease(ctx, begin(ctx)), /^Error: patch failed: conflict$/);
+        assert.strictEqual(ctx.lines.at(-1), "cleanup after interruption failed: connection reset");
+    });
+
+    it("a cleanup failing with an Error logs its message", async () => {
+        const ctx = context();
+        ctx.router.setRoutes = async (_t, r) => {
+            throw new Error(r.canary === 0 ? "API server gone" : "conflict");
+        };
+        await assert.rejects(runRelease(ctx, begin(ctx)), /conflict/);
+        assert.strictEqual(ctx.lines.at(-1), "cleanup after interruption failed: API server gone");
+    });
+
+    it("scales the canary to canaryReplicas while analysing and to zero afterwards", async () => {
+        const ctx = context({ canaryReplicas: 3, checkMetric: async () => ({ pass: false, message: "bad" }) });
+        await runRelease(ctx, begin(ctx));
+        assert.deepStrictEqual(ctx.kube.scales, [3, 0]);
+    });
+
+    it("without a status store the run still completes", async () => {
+        const ctx = context({ store: undefined });
+        assert.strictEqual((await runRelease(ctx, begin(ctx))).phase, "Promoting");
+    });
+});
