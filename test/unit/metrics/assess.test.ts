@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { MetricCheck, Target } from "../../../components/canary/engine/types";
-import { assess, goDuration } from "../../../components/canary/metrics/assess";
+import { assess, describeRange, goDuration } from "../../../components/canary/metrics/assess";
 import { QueryResult } from "../../../components/canary/metrics/provider";
 
 const target: Target = { name: "podinfo", namespace: "test" };
@@ -31,6 +31,12 @@ describe("metrics/assess", () => {
         ["custom below min", custom(1), value(0.5), false, "Halt podinfo.test advancement error-ratio 0.50 < 1"],
         ["custom within range", custom(1, 10), value(5), true, "podinfo.test error-ratio 5.00 within [1, 10]"],
         ["custom zero with max 0 passes", custom(undefined, 0), value(0), true, "podinfo.test error-ratio 0.00 <= 0"],
+        // both bounds: each side is checked, each bound is inclusive
+        ["success rate below a range", sr(99, 100), value(98.5), false, "Halt podinfo.test advancement success rate 98.50% < 99%"],
+        ["custom above a range", custom(1, 10), value(10.01), false, "Halt podinfo.test advancement error-ratio 10.01 > 10"],
+        ["custom at both ends of a range", custom(1, 1), value(1), true, "podinfo.test error-ratio 1.00 within [1, 1]"],
+        ["duration within a range", dur(10, 500), value(10), true, "podinfo.test request duration 10ms within [10ms, 500ms]"],
+        ["negative custom value", custom(-1), value(-2), false, "Halt podinfo.test advancement error-ratio -2.00 < -1"],
         // never a pass without a number
         ["no data", sr(99), failed("no-data", "query returned an empty vector (is the canary receiving traffic?)"), false,
             'Halt podinfo.test advancement no values found for metric "request-success-rate" (threshold >= 99%): ' +
@@ -60,9 +66,19 @@ describe("metrics/assess", () => {
         const cases: [number, string][] = [
             [0, "0s"], [0.001, "1µs"], [0.5, "500µs"], [1, "1ms"], [1.5, "1.5ms"], [999, "999ms"], [1000, "1s"],
             [1200, "1.2s"], [61000, "1m1s"], [3600000, "1h0m0s"], [3723500, "1h2m3.5s"], [-5, "-5ms"],
+            // rounded to the microsecond; the sign on every unit
+            [0.0004, "0s"], [0.0006, "1µs"], [0.999, "999µs"], [999.9994, "999.999ms"], [-0.5, "-500µs"], [-1500, "-1.5s"], [-61000, "-1m1s"],
+            [120000, "2m0s"], [7200000, "2h0m0s"], [3600500, "1h0m0.5s"], [59000, "59s"],
         ];
         for (const [ms, s] of cases) {
             assert.strictEqual(goDuration(ms), s, String(ms));
         }
+    });
+
+    it("describes a range as the condition that passes", () => {
+        assert.strictEqual(describeRange(custom()), "(no threshold)");
+        assert.strictEqual(describeRange(sr(99.5)), ">= 99.5%");
+        assert.strictEqual(describeRange(dur(undefined, 1500)), "<= 1.5s");
+        assert.strictEqual(describeRange(custom(0, 0.25)), "within [0, 0.25]");
     });
 });

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import { MatchCondition, Target } from "../../../components/canary/engine/types";
 import { DeploymentStatus, KubeApi, KubeObject } from "../../../components/canary/kube/api";
 import {
-    ANNOTATIONS, buildCanaryIngress, matchAnnotations, NginxRouter, routeAnnotations, routesOf,
+    ANNOTATIONS, buildCanaryIngress, matchAnnotations, NginxRouter, routeAnnotations, routesOf, sameJson, validateRoutes, withRouteAnnotations,
 } from "../../../components/canary/routers/nginx";
 
 const target: Target = { name: "podinfo", namespace: "test" };
@@ -288,5 +288,167 @@ describe("routers/nginx: NginxRouter over KubeApi", () => {
         assert.strictEqual(kube.canary(), undefined);
         assert.ok(await kube.get("networking.k8s.io/v1", "Ingress", "test", "podinfo"));
         assert.deepStrictEqual(kube.writes, ["create podinfo-canary", "delete podinfo-canary"]);
+    });
+});
+
+describe("routers/nginx: edges", () => {
+    it("sameJson: key order and undefined keys do not matter, array order and values do", () => {
+        assert.ok(sameJson({ a: 1, b: { c: [1, 2] } }, { b: { c: [1, 2] }, a: 1 }));
+        assert.ok(sameJson({ a: 1, b: undefined }, { a: 1 }));
+        assert.ok(sameJson(undefined, null));
+        assert.ok(!sameJson([1, 2], [2, 1]));
+        assert.ok(!sameJson({ a: 1 }, { a: "1" }));
+        assert.ok(!sameJson({ a: { b: 1 } }, { a: { b: 2 } }));
+    });
+
+    it("the canary Ingress copies the app's labels and annotations except routes and other tools' bookkeeping", () => {
+        const app = appIngress();
+        const out = buildCanaryIngress({
+            ...app,
+            metadata: {
+                ...app.metadata,
+                labels: { app: "podinfo", "app.kubernetes.io/managed-by": "pulumi", team: "web" },
+                annotations: {
+                    "nginx.ingress.kubernetes.io/canary": "false",
+                    "nginx.ingress.kubernetes.io/canary-by-header": "x",
+                    "nginx.ingress.kubernetes.io/ssl-redirect": "true",
+                    "pulumi.com/patchForce": "true",
+                    "kubectl.kubernetes.io/last-applied-configuration": "{}",
+                    "kubectl.kubernetes.io/restartedAt": "now",
+                },
+            },
+        }, target);
+        assert.deepStrictEqual(out.metadata.labels, { app: "podinfo", "app.kubernetes.io/managed-by": "pulumi-canary", team: "web" });
+        assert.deepStrictEqual(out.metadata.annotations, {
+            "nginx.ingress.kubernetes.io/ssl-redirect": "true",
+            "kubectl.kubernetes.io/restartedAt": "now",
+            [ANNOTATIONS.canary]: "true",
+            [ANNOTATIONS.weight]: "0",
+        });
+    });
+
+    it("an app Ingress without labels, annotations or spec", () => {
+        const bare: KubeObject = { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "web", namespace: "test" }, spec: { defaultBackend: { service: { name: "podinfo" } }, rules: [{ host: "a" }, { http: {} }] } };
+        assert.deepStrictEqual(buildCanaryIngress(bare, target), {
+            apiVersion: "networking.k8s.io/v1", kind: "Ingress",
+            metadata: { name: "web-canary", namespace: "test", labels: { "app.kubernetes.io/managed-by": "pulumi-canary" }, annotations: { [ANNOTATIONS.canary]: "true", [ANNOTATIONS.weight]: "0" } },
+            spec: { defaultBackend: { service: { name: "podinfo-canary" } }, rules: [{ host: "a" }, { http: {} }] },
+        });
+        assert.throws(() => buildCanaryIngress({ ...bare, spec: undefined }, target), /^Error: Ingress web\.test has no backend service "podinfo"/);
+    });
+
+    it("the same header matched twice with the same value is one header; with another value it is refused", () => {
+        assert.deepStrictEqual(matchAnnotations([header[0], { headers: { "x-canary": { exact: "insider" } } }]), { [ANNOTATIONS.header]: "x-canary", [ANNOTATIONS.headerValue]: "insider" });
+        assert.throws(() => matchAnnotations([header[0], { headers: { "x-canary": { exact: "other" } } }]), /^Error: nginx: header "x-canary" is matched twice with different values$/);
+        assert.deepStrictEqual(matchAnnotations([{ cookie: "c" }, { cookie: "c" }]), { [ANNOTATIONS.cookie]: "c" });
+    });
+
+    it("refusals say exactly what NGINX cannot do", () => {
+        assert.throws(() => matchAnnotations([{ headers: { a: { exact: "1" }, b: { exact: "2" } } }]), /^Error: nginx supports one canary header, got a, b$/);
+        assert.throws(() => matchAnnotations([{ cookie: "a" }, { cookie: "b" }]), /^Error: nginx supports one canary cookie, got a, b$/);
+        assert.throws(() => matchAnnotations([]), /^Error: nginx: A\/B routing needs a header or cookie match condition$/);
+        assert.throws(() => matchAnnotations([{ headers: { Cookie: { exact: "x" } } }]), /^Error: nginx: match the cookie with `cookie: "<name>"`, not a "cookie" header$/);
+        assert.throws(() => matchAnnotations([{ headers: { a: { exact: "1", regex: "1" } } }]), /^Error: nginx: header "a" has both exact and regex; set one$/);
+    });
+
+    it("validateRoutes: the bounds 0 and 100 are weights, one past them is not; the message gives both weights", () => {
+        assert.deepStrictEqual(routeAnnotations({ primary: 0, canary: 100 }, []), { [ANNOTATIONS.canary]: "true", [ANNOTATIONS.weight]: "100" });
+        assert.deepStrictEqual(routeAnnotations({ primary: 100, canary: 0 }, []), { [ANNOTATIONS.canary]: "true", [ANNOTATIONS.weight]: "0" });
+        assert.throws(() => validateRoutes({ primary: 101, canary: -1 }), /^Error: nginx: weights must be integers in 0\.\.100 adding up to 100, got primary 101, canary -1$/);
+        assert.throws(() => validateRoutes({ primary: -1, canary: 101 }), /got primary -1, canary 101$/);
+        assert.throws(() => validateRoutes({ primary: 50, canary: 49 }), /got primary 50, canary 49$/);
+        assert.throws(() => validateRoutes({ primary: 50.5, canary: 49.5 }), /got primary 50\.5, canary 49\.5$/);
+    });
+
+    it("routesOf: weight 100 and a missing weight; 101 and a signed number are refused", () => {
+        const obj = (a: Record<string, string>): KubeObject => ({ apiVersion: "v1", kind: "Ingress", metadata: { name: "c", namespace: "n", annotations: a } });
+        assert.deepStrictEqual(routesOf(obj({ [ANNOTATIONS.canary]: "true", [ANNOTATIONS.weight]: "100" })), { primary: 0, canary: 100 });
+        assert.deepStrictEqual(routesOf(obj({ [ANNOTATIONS.canary]: "true" })), { primary: 100, canary: 0 });
+        assert.deepStrictEqual(routesOf(obj({ [ANNOTATIONS.canary]: "true", [ANNOTATIONS.weight]: "20", [ANNOTATIONS.header]: "x" })), { primary: 80, canary: 20, match: true });
+        assert.deepStrictEqual(routesOf({ apiVersion: "v1", kind: "Ingress", metadata: { name: "c" } }), { primary: 100, canary: 0 });
+        assert.throws(() => routesOf(obj({ [ANNOTATIONS.canary]: "true", [ANNOTATIONS.weight]: "101" })),
+            /^Error: Ingress c\.n: nginx\.ingress\.kubernetes\.io\/canary-weight "101" is not a weight in 0\.\.100$/);
+        assert.throws(() => routesOf(obj({ [ANNOTATIONS.canary]: "true", [ANNOTATIONS.weight]: "+5" })), /"\+5" is not a weight/);
+        assert.throws(() => routesOf(obj({ [ANNOTATIONS.canary]: "true", [ANNOTATIONS.weight]: "5 " })), /"5 " is not a weight/);
+    });
+
+    it("withRouteAnnotations replaces every canary* annotation and keeps the others", () => {
+        const o: KubeObject = { apiVersion: "v1", kind: "Ingress", metadata: { name: "c", annotations: { a: "1", [ANNOTATIONS.weight]: "30", [ANNOTATIONS.cookie]: "x" } } };
+        assert.deepStrictEqual(withRouteAnnotations(o, { [ANNOTATIONS.weight]: "40" }).metadata.annotations, { a: "1", [ANNOTATIONS.weight]: "40" });
+        assert.deepStrictEqual(withRouteAnnotations({ ...o, metadata: { name: "c" } }, { b: "2" }).metadata.annotations, { b: "2" });
+    });
+
+    it("an empty ingress name is refused", () => {
+        assert.throws(() => new NginxRouter(new FakeKube(), ""), /^Error: nginx router: ingressName is empty$/);
+    });
+});
+
+describe("routers/nginx: NginxRouter edges", () => {
+    let kube: FakeKube;
+    let router: NginxRouter;
+    beforeEach(() => {
+        kube = new FakeKube();
+        kube.seed(appIngress());
+        router = new NginxRouter(kube, "podinfo");
+    });
+
+    it("patches send only name, namespace, labels, annotations and spec", async () => {
+        await router.reconcile(target, []);
+        const sent: KubeObject[] = [];
+        const patch = kube.patch.bind(kube);
+        kube.patch = async (o) => { sent.push(o); return patch(o); };
+        await router.setRoutes(target, { primary: 80, canary: 20 });
+        assert.deepStrictEqual(Object.keys(sent[0]).sort(), ["apiVersion", "kind", "metadata", "spec"]);
+        assert.deepStrictEqual(Object.keys(sent[0].metadata).sort(), ["annotations", "labels", "name", "namespace"]);
+        assert.strictEqual(sent[0].apiVersion, "networking.k8s.io/v1");
+    });
+
+    it("reconcile keeps the A/B annotations of the current canary Ingress and restores canary: true", async () => {
+        await router.reconcile(target, header);
+        await router.setRoutes(target, { primary: 100, canary: 0, match: true });
+        const cur = kube.canary();
+        kube.seed({ ...cur, metadata: { ...cur.metadata, annotations: { ...cur.metadata.annotations, [ANNOTATIONS.canary]: "false" } } });
+        await router.reconcile(target, header);
+        assert.strictEqual(kube.canary().metadata.annotations?.[ANNOTATIONS.canary], "true");
+        assert.deepStrictEqual(await router.getRoutes(target), { primary: 100, canary: 0, match: true });
+    });
+
+    it("reconcile without match conditions does not check them; a labels-only drift is patched", async () => {
+        await router.reconcile(target, []);
+        const cur = kube.canary();
+        kube.seed({ ...cur, metadata: { ...cur.metadata, labels: { app: "podinfo" } } });
+        await router.reconcile(target, []);
+        assert.deepStrictEqual(kube.writes, ["create podinfo-canary", "patch podinfo-canary"]);
+        assert.deepStrictEqual(kube.canary().metadata.labels, { app: "podinfo", "app.kubernetes.io/managed-by": "pulumi-canary" });
+    });
+
+    it("A/B routes with no canary Ingress are an error, even at weight 0", async () => {
+        await router.reconcile(target, header);
+        kube.objects.delete("Ingress/test/podinfo-canary");
+        await assert.rejects(router.setRoutes(target, { primary: 100, canary: 0, match: true }), /^Error: patch Ingress podinfo-canary\.test: not found/);
+    });
+
+    it("A/B routes refused without conditions name the app", async () => {
+        await assert.rejects(router.setRoutes(target, { primary: 100, canary: 0, match: true }),
+            /^Error: nginx router: A\/B routes for podinfo\.test need match conditions; call reconcile\(target, match\) first$/);
+    });
+
+    it("invalid weights are refused before any call", async () => {
+        let gets = 0;
+        kube.get = async () => { gets++; return undefined; };
+        await assert.rejects(router.setRoutes(target, { primary: 50, canary: 60 }), /weights must be integers/);
+        assert.strictEqual(gets, 0);
+    });
+
+    it("an error that already names the Ingress is not prefixed again; one that is not an Error is shown as text", async () => {
+        kube.get = async () => { throw new Error("Ingress podinfo-canary.test is being deleted"); };
+        await assert.rejects(router.getRoutes(target), /^Error: Ingress podinfo-canary\.test is being deleted$/);
+        kube.delete = async () => { throw "timeout"; };
+        await assert.rejects(router.finalize(target), /^Error: delete Ingress podinfo-canary\.test: timeout$/);
+    });
+
+    it("a failing create names the verb", async () => {
+        kube.create = async () => { throw new Error("quota"); };
+        await assert.rejects(router.reconcile(target, []), /^Error: create Ingress podinfo-canary\.test: quota$/);
     });
 });
