@@ -113,7 +113,10 @@ async function moveRouting(s: Seams, ctx: ReleaseContext, olds: ReleaseOutputs, 
     await old.setRoutes(olds.target, { primary: 100, canary: 0 });
     await old.finalize(olds.target);
     await s.events.emit(news.target, { type: "Normal", reason: "Synced", message: `Routing of ${news.target.name}.${news.target.namespace} moved ${what}, all traffic on primary` });
-    return { ...olds, routing: news.routing, linkerdRoute: news.linkerdRoute, ingressName: news.ingressName };
+    // no undefined values: Pulumi cannot encode them in a failed update's properties
+    const routing: ReleaseOutputs = { ...olds, routing: news.routing, linkerdRoute: news.linkerdRoute, ingressName: news.ingressName };
+    for (const k of ["linkerdRoute", "ingressName"] as const) if (routing[k] === undefined) delete routing[k];
+    return routing;
 }
 
 /** A release a killed run left behind: traffic may still be on the canary. */

@@ -221,6 +221,8 @@ describe("CanaryRelease provider", () => {
             w.metrics.successRate = { ok: true, value: 50 };
             await assert.rejects(updateRelease("test/podinfo", olds, news), (e: { properties: ReleaseOutputs }) => {
                 assert.deepEqual([e.properties.routing, e.properties.ingressName, e.properties.revision], ["istio", undefined, "rev-1"]);
+                // no undefined values: the engine cannot encode them (the CLI would hang on the update)
+                assert.ok(!Object.values(e.properties).includes(undefined), JSON.stringify(Object.keys(e.properties)));
                 return true;
             });
             w.metrics.successRate = { ok: true, value: 100 };
