@@ -89,9 +89,12 @@ export class ProjectStack {
         return (this.readFile().config ?? {}) as Record<string, unknown>;
     }
 
-    /** `pulumi config set --secret KEY` with the value on stdin (it never shows in a process list). */
-    async setSecret(key: string, value: string): Promise<void> {
-        await this.mustRun(["config", "set", "--secret", key], { stdin: value });
+    /**
+     * `pulumi config set --secret KEY` with the value on stdin (it never shows in a process list).
+     * With `path`, KEY is a path into an object value (`canary:analysis.webhooks[0].url`).
+     */
+    async setSecret(key: string, value: string, opts: { path?: boolean } = {}): Promise<void> {
+        await this.mustRun(["config", "set", "--secret", ...(opts.path === true ? ["--path"] : []), key], { stdin: value });
     }
 
     up(extra: readonly string[] = [], opts: RunOptions = {}): Promise<CliResult> {

@@ -12,19 +12,22 @@
 // follow the weights it sets. One stack is driven through successive ups; every scenario
 // asserts what the API server holds.
 import * as assert from "assert";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import * as k8s from "@kubernetes/client-node";
+import * as YAML from "yaml";
 import { CliResult, ProjectStack } from "../../scripts/lib/project-stack";
 import { DataPlane, startDataPlane } from "./dataplane";
 import { e2eEnv } from "./harness";
-import { IMAGES, LocalAnalysisOptions, currentContext, image, localAnalysis, localStackConfig } from "../../scripts/lib/local-release";
+import { CHARTS, IMAGES, LocalAnalysisOptions, currentContext, image, localAnalysis, localStackConfig } from "../../scripts/lib/local-release";
 import {
-    Kube, alive, assertGone, commandLine, deployment, descendants, kill, killAll, kube, listFiles, projectStack, sleep,
+    Kube, alive, assertGone, canaryIngressWeight, commandLine, deployment, descendants, kill, killAll, kube, listFiles, projectStack,
+    releaseEvents as releaseEventsOf, sleep,
 } from "./stack";
 
 const NS = "test";
 const APP = "podinfo";
-const WEIGHT = "nginx.ingress.kubernetes.io/canary-weight";
 const STATUS_CM = `${APP}-canary-status`;
 const log = (s: string) => process.stdout.write(s);
 
@@ -62,23 +65,11 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         return r;
     }
 
-    /** The canary Ingress's weight; 0 when the annotation is absent. */
-    async function canaryWeight(): Promise<number> {
-        const ing = await k.net.readNamespacedIngress({ name: `${APP}-canary`, namespace: NS });
-        assert.strictEqual(ing.metadata?.annotations?.["nginx.ingress.kubernetes.io/canary"], "true");
-        return Number(ing.metadata?.annotations?.[WEIGHT] ?? "0");
-    }
+    const canaryWeight = () => canaryIngressWeight(k, NS, APP);
 
     const podinfo = (role: "primary" | "canary") => deployment(k, NS, `${APP}-${role}`);
 
-    /** Messages of the release's events (reason Synced, source pulumi-canary), oldest first. */
-    async function releaseEvents(): Promise<string[]> {
-        const list = await k.core.listNamespacedEvent({ namespace: NS });
-        return list.items
-            .filter((e) => e.source?.component === "pulumi-canary" && e.reason === "Synced")
-            .sort((a, b) => Number(a.metadata?.resourceVersion) - Number(b.metadata?.resourceVersion))
-            .map((e) => e.message ?? "");
-    }
+    const releaseEvents = () => releaseEventsOf(k, NS);
 
     /** Asserts `wanted` patterns appear in `messages` in this order. */
     function assertInOrder(messages: string[], wanted: RegExp[], from = 0): void {
@@ -405,7 +396,232 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         await assertConsistent();
     });
 
-    it("(8) destroy removes every object: the release's, the app's and the infrastructure's", async function () {
+    /** The URN of the stack's resource of `type` named `name` (e.g. podinfo-release), from `pulumi stack export`. */
+    async function urn(type: string, name: string): Promise<string> {
+        const exported = JSON.parse((await stack.mustRun(["stack", "export"])).out) as { deployment: { resources: { urn: string; type: string }[] } };
+        const found = exported.deployment.resources.filter((r) => r.type === type && r.urn.endsWith(`::${name}`)).map((r) => r.urn);
+        assert.strictEqual(found.length, 1, `expected one resource named ${name}: ${JSON.stringify(found)}`);
+        return found[0];
+    }
+
+    it("(8) `pulumi up --target` of the primary, the finalizer, the release, the canary alone: the primary never runs an unanalysed template, no traffic stays on the canary", async function () {
+        const types: Record<string, string> = {
+            primary: "kubernetes:apps/v1:Deployment", canary: "kubernetes:apps/v1:Deployment",
+            release: "pulumi-nodejs:dynamic/canary:CanaryRelease", finalize: "pulumi-nodejs:dynamic/canary:CanaryFinalize",
+        };
+        const urns = Object.fromEntries(await Promise.all(Object.entries(types).map(async ([role, type]) => [role, await urn(type, `${APP}-${role}`)] as const)));
+        const before = (await releaseEvents()).length;
+        const targeted = async (role: string): Promise<CliResult> => {
+            stack.setConfig({ "canary:image": image("6.5.8"), "canary:retry": undefined, "canary:analysis": analysis() });
+            const r = await stack.up(["--target", urns[role]], { onOutput: log });
+            timings[`target-${role}`] = r.ms;
+            // whatever was targeted: the primary keeps the analysed 6.5.7 and no traffic is on the canary
+            assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.7"), replicas: 2, ready: 2 }, `after --target ${role}`);
+            assert.strictEqual(await canaryWeight(), 0, `canary weight after --target ${role}`);
+            return r;
+        };
+        for (const role of ["primary", "finalize"]) {
+            const r = await targeted(role);
+            assert.strictEqual(r.code, 0, `--target ${role} failed:\n${r.out.slice(-3000)}`);
+        }
+        assert.strictEqual((await releaseEvents()).length, before, "a --target of the primary or the finalizer started a release");
+
+        // the release alone would analyse the canary's pods, which still run 6.5.7: refused, nothing touched
+        const refused = await targeted("release");
+        assert.notStrictEqual(refused.code, 0, "--target of the release alone ran a release of a canary still on the old template");
+        assert.match(refused.out, /deployment podinfo-canary\.test runs revision [0-9a-f]{16}, not revision [0-9a-f]{16} of this release: it was left out of this `pulumi up`/);
+        assert.strictEqual((await podinfo("canary")).replicas, 0);
+        assert.strictEqual((await releaseEvents()).length, before);
+
+        // the canary alone takes the new template, scaled to zero; then the release alone analyses it
+        const canary = await targeted("canary");
+        assert.strictEqual(canary.code, 0, `--target canary failed:\n${canary.out.slice(-3000)}`);
+        assert.deepStrictEqual(await podinfo("canary"), { image: image("6.5.8"), replicas: 0, ready: 0 });
+        const release = await targeted("release");
+        assert.strictEqual(release.code, 0, `--target release failed:\n${release.out.slice(-3000)}`);
+        assertInOrder(await releaseEvents(), [/^New revision detected!/, /^Advance podinfo\.test canary weight 50$/, /^Copying podinfo\.test template spec/], before);
+
+        // the next full up hands the analysed template to the primary and finalizes, without analysing it again
+        const events = (await releaseEvents()).length;
+        const full = await mustUp("6.5.8");
+        timings.targetFullUp = full.ms;
+        assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.8"), replicas: 2, ready: 2 });
+        assert.strictEqual((await podinfo("canary")).replicas, 0);
+        assert.strictEqual(await canaryWeight(), 0);
+        const later = (await releaseEvents()).slice(events);
+        assert.ok(!later.some((m) => /^New revision detected!/.test(m)), `the full up analysed 6.5.8 again: ${JSON.stringify(later)}`);
+        assertInOrder(later, [/^Promotion completed! Scaling down podinfo\.test$/]);
+        assert.strictEqual((await stack.outputs()).phase, "Succeeded");
+        await assertConsistent();
+    });
+
+    /** Istio's CRDs from the offline istio-base chart, as in a cluster that already runs Istio (canary:installIstio stays false). */
+    async function installIstioCrds(): Promise<() => Promise<void>> {
+        const kc = new k8s.KubeConfig();
+        kc.loadFromString(e2eEnv().kubeconfig);
+        const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+        const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(CHARTS, "istio-base", "crds", "crd-all.gen.yaml"), "utf8"))
+            .map((d) => d.toJS() as k8s.V1CustomResourceDefinition).filter((d) => d?.kind === "CustomResourceDefinition");
+        for (const crd of docs) await ext.createCustomResourceDefinition({ body: crd });
+        const t0 = Date.now();
+        for (;;) {
+            const vs = await ext.readCustomResourceDefinition({ name: "virtualservices.networking.istio.io" });
+            if (vs.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) break;
+            assert.ok(Date.now() - t0 < 30_000, "Istio's VirtualService CRD not established within 30 s");
+            await sleep(200);
+        }
+        return async () => {
+            for (const crd of docs) await ext.deleteCustomResourceDefinition({ name: crd.metadata?.name as string });
+        };
+    }
+
+    it("(9) routing nginx -> istio with a new image: same app, no replacement; traffic moves to a VirtualService, the new template is analysed, the primary is never re-created", async function () {
+        const removeCrds = await installIstioCrds();
+        let watching = true;
+        let watcher: Promise<void> = Promise.resolve();
+        try {
+            const primaryUid = (await k.apps.readNamespacedDeployment({ name: `${APP}-primary`, namespace: NS })).metadata?.uid;
+            const vsPath = `/apis/networking.istio.io/v1beta1/namespaces/${NS}/virtualservices/${APP}`;
+            const kc = new k8s.KubeConfig();
+            kc.loadFromString(e2eEnv().kubeconfig);
+            const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+            type Vs = { spec?: { http?: { route?: { destination?: { host?: string }; weight?: number }[] }[] } };
+            const vsCanaryWeight = async (): Promise<number | undefined> => {
+                try {
+                    const vs = await custom.getNamespacedCustomObject({ group: "networking.istio.io", version: "v1beta1", namespace: NS, plural: "virtualservices", name: APP }) as Vs;
+                    return vs.spec?.http?.at(-1)?.route?.find((r) => r.destination?.host === `${APP}-canary`)?.weight ?? 0;
+                } catch {
+                    return undefined;
+                }
+            };
+            // from outside, while the ups run: the primary Deployment (same object, pods ready) and both routing objects
+            const seen: string[] = [];
+            watcher = (async () => {
+                while (watching) {
+                    const d = await k.apps.readNamespacedDeployment({ name: `${APP}-primary`, namespace: NS }).catch(() => undefined);
+                    if (d?.metadata?.uid !== primaryUid) seen.push("primary Deployment re-created or missing");
+                    else if ((d?.status?.readyReplicas ?? 0) === 0) seen.push("no ready primary pods");
+                    await sleep(100);
+                }
+            })();
+            const events = (await releaseEvents()).length;
+            stack.setConfig({ "canary:routing": "istio", "canary:image": image("6.5.4"), "canary:retry": undefined, "canary:analysis": analysis() });
+            const plan = await stack.preview();
+            assert.strictEqual(plan.replace, undefined, `the preview replaces something: ${JSON.stringify(plan)}`);
+            const toIstio = await stack.up([], { onOutput: log });
+            timings.routingToIstio = toIstio.ms;
+            // the host data plane has no mesh, so no Istio metrics: the analysis fails, it is not skipped
+            assert.notStrictEqual(toIstio.code, 0, "the release on Istio passed on a data plane without Istio metrics");
+            assert.match(toIstio.out, /moving the routing from nginx \(Ingress podinfo\) to istio/);
+            assert.match(toIstio.out, /request-success-rate/);
+            const after = (await releaseEvents()).slice(events);
+            assertInOrder(after, [/^Routing of podinfo\.test moved from nginx \(Ingress podinfo\) to istio, all traffic on primary$/, /^New revision detected!/, /^Rolling back podinfo\.test failed checks threshold reached 2/]);
+            assert.ok(!after.some((m) => /^Initialization done!/.test(m)), `the app was initialized again: ${JSON.stringify(after)}`);
+            assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.8"), replicas: 2, ready: 2 });
+            assert.strictEqual(await vsCanaryWeight(), 0);
+            await assertGone("canary Ingress after the move to Istio", () => k.net.readNamespacedIngress({ name: `${APP}-canary`, namespace: NS }));
+
+            // and back to nginx with the primary's image: the routing moves back, nothing to analyse
+            stack.setConfig({ "canary:routing": undefined, "canary:image": image("6.5.8") });
+            const back = await stack.up([], { onOutput: log });
+            timings.routingToNginx = back.ms;
+            assert.strictEqual(back.code, 0, `the move back to nginx failed:\n${back.out.slice(-4000)}`);
+            watching = false;
+            await watcher;
+            assert.deepStrictEqual([...new Set(seen)], [], "the primary was not there throughout");
+            assert.strictEqual(await vsCanaryWeight(), undefined, `VirtualService ${vsPath} still there`);
+            assert.strictEqual(await canaryWeight(), 0);
+            assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.8"), replicas: 2, ready: 2 });
+            await assertConsistent();
+
+            // another namespace is another app: the preview says so
+            stack.setConfig({ "canary:namespace": "prod" });
+            const renamed = await stack.run(["preview"]);
+            stack.setConfig({ "canary:namespace": NS });
+            assert.strictEqual(renamed.code, 0, renamed.out.slice(-3000));
+            assert.match(renamed.out, /warning: podinfo\.test becomes podinfo\.prod: that is a new app, not a release/);
+        } finally {
+            watching = false;
+            await watcher;
+            await removeCrds();
+        }
+    });
+
+    /** The kubeconfig's secrets: each user's key, token, password (and the decoded key's body line). */
+    function kubeconfigSecrets(kubeconfig: string): string[] {
+        const users = ((YAML.parse(kubeconfig) as { users?: { user?: Record<string, string> }[] }).users ?? []).map((u) => u.user ?? {});
+        const values = users.flatMap((u) => [u["client-key-data"], u.token, u.password]).filter((v): v is string => typeof v === "string" && v.length >= 8);
+        const pemLines = users.flatMap((u) => u["client-key-data"] === undefined ? [] : Buffer.from(u["client-key-data"], "base64").toString().split("\n").filter((l) => l.length >= 32 && !l.startsWith("-----")).slice(0, 1));
+        return [...values, ...pemLines];
+    }
+
+    it("(10) a webhook URL carrying a token and the kubeconfig, set as secrets, are in clear nowhere: state, stack export, ConfigMaps, Events, CLI output", async function () {
+        const token = `tok${crypto.randomBytes(16).toString("hex")}`;
+        const secrets = { "webhook token": [token], kubeconfig: kubeconfigSecrets(e2eEnv().kubeconfig) };
+        assert.ok(secrets.kubeconfig.length > 0, "the run's kubeconfig holds no key, token or password: nothing to look for");
+        const cli: string[] = [];
+        const callsBefore = dp.loadtester.calls.length;
+        /** The plain analysis, then each webhook's URL (pre-rollout, rollout) replaced by a secret carrying the token. */
+        async function configure(tag: string, paths: [string, string]): Promise<void> {
+            stack.setConfig({ "canary:image": image(tag), "canary:retry": undefined, "canary:analysis": analysis() });
+            for (const [i, p] of paths.entries()) {
+                await stack.setSecret(`canary:analysis.webhooks[${i}].url`, `${dp.loadtesterUrl}${p}?token=${token}`, { path: true });
+            }
+            assert.ok(!fs.readFileSync(stack.file, "utf8").includes(token), "the token is in clear in the stack file");
+        }
+
+        await configure("6.5.6", ["/", "/"]);
+        const good = await stack.up([], { onOutput: log });
+        cli.push(good.out);
+        assert.strictEqual(good.code, 0, `pulumi up of 6.5.6 failed:\n${good.out.slice(-4000)}`);
+        assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.6"), replicas: 2, ready: 2 });
+
+        // a release that fails: its pre-rollout hook posts to a path the loadtester does not
+        // serve, and the 404 echoes the request URL, token included
+        await configure("6.5.3", ["/missing", "/"]);
+        const bad = await stack.up([], { onOutput: log });
+        cli.push(bad.out);
+        assert.notStrictEqual(bad.code, 0, "the up with a failing pre-rollout hook succeeded");
+        assert.match(bad.out, /webhook "acceptance-test" \(pre-rollout\) POST http:\/\/127\.0\.0\.1:\d+\/…: status 404: unknown path \/missing\?token=…/);
+        assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.6"), replicas: 2, ready: 2 });
+        assert.strictEqual(await canaryWeight(), 0);
+
+        // the secret URLs were used: the token reached the hooks
+        const calls = dp.loadtester.calls.slice(callsBefore).filter((c) => c.query === `?token=${token}`);
+        assert.deepStrictEqual([...new Set(calls.map((c) => `${c.path} ${c.status}`))].sort(), ["/ 200", "/missing 404"]);
+
+        cli.push((await stack.mustRun(["stack", "output", "--json"])).out);
+        const places: Record<string, string> = {
+            "the state file": checkpoint(),
+            "pulumi stack export": (await stack.mustRun(["stack", "export"])).out,
+            "the cluster's ConfigMaps": JSON.stringify((await k.core.listConfigMapForAllNamespaces()).items),
+            "the cluster's Events": JSON.stringify((await k.core.listEventForAllNamespaces()).items),
+            "the CLI's output": cli.join("\n"),
+        };
+        const found: string[] = [];
+        for (const [place, text] of Object.entries(places)) {
+            for (const [what, values] of Object.entries(secrets)) {
+                if (values.some((v) => text.includes(v))) found.push(`${what} in ${place}`);
+            }
+        }
+        const swept = Object.values(secrets).flat().length;
+        log(`secrets: ${swept} values swept in ${Object.keys(places).length} places, ${found.length} found in clear\n`);
+        assert.deepStrictEqual(found, []);
+
+        // the analysis (the webhook URLs) is kept encrypted in state: the release's and the finalizer's, inputs and outputs
+        const deployment = (JSON.parse(places["pulumi stack export"]) as { deployment: { resources: { urn: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[] } }).deployment;
+        const holders = deployment.resources.filter((r) => r.inputs?.analysis !== undefined);
+        assert.strictEqual(holders.length, 2, `expected the release and the finalizer to hold the analysis: ${holders.map((r) => r.urn).join(" ")}`);
+        const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+        for (const r of holders) {
+            for (const [side, props] of [["inputs", r.inputs], ["outputs", r.outputs]] as const) {
+                const a = props?.analysis as Record<string, unknown> | undefined;
+                if (a !== undefined) assert.strictEqual(a[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", `${r.urn} ${side}.analysis is not a secret`);
+            }
+        }
+    });
+
+    it("(11) destroy removes every object: the release's, the app's and the infrastructure's", async function () {
         const r = await stack.destroy({ onOutput: log });
         timings.destroy = r.ms;
         assert.strictEqual(r.code, 0, `destroy failed:\n${r.out.slice(-4000)}`);

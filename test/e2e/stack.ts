@@ -1,5 +1,6 @@
 // What the e2e tests share about the project's own stack: a ProjectStack on the run's cluster
 // and CLI, reads of what the API server holds, and process-tree helpers for the kill scenarios.
+import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as k8s from "@kubernetes/client-node";
@@ -32,6 +33,22 @@ export function kube(env: E2eEnv): Kube {
 export async function deployment(k: Kube, namespace: string, name: string): Promise<{ image: string; replicas: number; ready: number }> {
     const d = await k.apps.readNamespacedDeployment({ name, namespace });
     return { image: d.spec?.template.spec?.containers[0].image ?? "", replicas: d.spec?.replicas ?? -1, ready: d.status?.readyReplicas ?? 0 };
+}
+
+/** The weight of the release's canary Ingress `<app>-canary` (0 without the annotation); it must be a canary Ingress. */
+export async function canaryIngressWeight(k: Kube, namespace: string, app: string): Promise<number> {
+    const ing = await k.net.readNamespacedIngress({ name: `${app}-canary`, namespace });
+    assert.strictEqual(ing.metadata?.annotations?.["nginx.ingress.kubernetes.io/canary"], "true");
+    return Number(ing.metadata?.annotations?.["nginx.ingress.kubernetes.io/canary-weight"] ?? "0");
+}
+
+/** Messages of the release's events in `namespace` (reason Synced, source pulumi-canary), oldest first. */
+export async function releaseEvents(k: Kube, namespace: string): Promise<string[]> {
+    const list = await k.core.listNamespacedEvent({ namespace });
+    return list.items
+        .filter((e) => e.source?.component === "pulumi-canary" && e.reason === "Synced")
+        .sort((a, b) => Number(a.metadata?.resourceVersion) - Number(b.metadata?.resourceVersion))
+        .map((e) => e.message ?? "");
 }
 
 /** Rejects unless reading the object answers 404. */
@@ -88,10 +105,10 @@ export function alive(pid: number): boolean {
     }
 }
 
-/** SIGKILL to a pid (or, negative, a process group); nothing when it is already gone. */
-export function kill(pid: number): void {
+/** A signal (default SIGKILL) to a pid (or, negative, a process group); nothing when it is already gone. */
+export function kill(pid: number, signal: NodeJS.Signals = "SIGKILL"): void {
     try {
-        process.kill(pid, "SIGKILL");
+        process.kill(pid, signal);
     } catch {
         // already gone
     }

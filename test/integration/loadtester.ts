@@ -16,7 +16,10 @@
 // e2e data plane maps in-cluster names (podinfo-canary.test:9898) to the 127.0.0.1 port of the
 // process behind them; one it cannot resolve fails the call with 500 naming it. Without
 // `resolveUrl` (the integration tier) URLs are used as given.
-// Every call is recorded (path, payload, answer) for assertions.
+// Requests are routed on the path alone: a query string (a token, as webhook URLs often carry)
+// is recorded with the call. An unknown path is answered 404 echoing the whole request URL,
+// query included, as many servers do (so tests see whether a caller leaks what it is answered).
+// Every call is recorded (path, query, payload, answer) for assertions.
 import { spawn } from "child_process";
 import * as http from "http";
 import * as net from "net";
@@ -36,6 +39,8 @@ export interface LoadTesterOptions {
 
 export interface HookCall {
     readonly path: string;
+    /** The request's query string with its "?", or "" */
+    readonly query: string;
     readonly payload: HookPayload;
     readonly status: number;
     readonly at: number;
@@ -97,67 +102,68 @@ export class LoadTester {
         await new Promise<void>((resolve) => srv.close(() => resolve()));
     }
 
-    private async handle(path: string, body: string): Promise<{ status: number; text: string }> {
+    private async handle(requestUrl: string, body: string): Promise<{ status: number; text: string }> {
+        const { pathname: path, search: query } = new URL(requestUrl, "http://loadtester");
         let payload: HookPayload;
         try {
             payload = JSON.parse(body) as HookPayload;
         } catch {
-            return this.answer(path, undefined, 400, "decoding the request body failed");
+            return this.answer(path, query, undefined, 400, "decoding the request body failed");
         }
         const md = payload.metadata ?? {};
         if (path === "/acceptance") {
             const expect = Number(md.expectStatus ?? "200");
-            if (md.url === undefined) return this.answer(path, payload, 400, "metadata.url not set");
+            if (md.url === undefined) return this.answer(path, query, payload, 400, "metadata.url not set");
             let url: string;
             try {
                 url = await this.resolve(md.url);
             } catch (e) {
-                return this.answer(path, payload, 500, `acceptance failed: ${md.url}: ${e instanceof Error ? e.message : String(e)}`);
+                return this.answer(path, query, payload, 500, `acceptance failed: ${md.url}: ${e instanceof Error ? e.message : String(e)}`);
             }
             const r = await httpGet(url).catch((e: Error) => ({ status: 0, body: e.message }));
             const shown = url === md.url ? url : `${md.url} (${url})`;
             return r.status === expect
-                ? this.answer(path, payload, 200, `acceptance ok: ${shown} answered ${r.status}`)
-                : this.answer(path, payload, 500, `acceptance failed: ${shown} answered ${r.status}, expected ${expect}`);
+                ? this.answer(path, query, payload, 200, `acceptance ok: ${shown} answered ${r.status}`)
+                : this.answer(path, query, payload, 500, `acceptance failed: ${shown} answered ${r.status}, expected ${expect}`);
         }
-        if (path !== "/") return this.answer(path, payload, 404, `unknown path ${path}`);
-        if (Object.keys(md).length === 0) return this.answer(path, payload, 400, "metadata not found in payload");
+        if (path !== "/") return this.answer(path, query, payload, 404, `unknown path ${requestUrl}`);
+        if (Object.keys(md).length === 0) return this.answer(path, query, payload, 400, "metadata not found in payload");
         const type = md.type ?? "cmd";
-        if (type === "bash") return this.bash(path, payload, md.cmd ?? "");
-        if (type !== "cmd") return this.answer(path, payload, 400, `unknown task type ${type}`);
+        if (type === "bash") return this.bash(path, query, payload, md.cmd ?? "");
+        if (type !== "cmd") return this.answer(path, query, payload, 400, `unknown task type ${type}`);
         let argv = (md.cmd ?? "").trim().split(/\s+/);
-        if (argv[0] !== "hey") return this.answer(path, payload, 400, `only hey commands are allowed, got ${JSON.stringify(md.cmd)}`);
+        if (argv[0] !== "hey") return this.answer(path, query, payload, 400, `only hey commands are allowed, got ${JSON.stringify(md.cmd)}`);
         try {
             argv = await this.resolveWords(argv);
         } catch (e) {
-            return this.answer(path, payload, 500, `command ${md.cmd} failed: ${e instanceof Error ? e.message : String(e)}`);
+            return this.answer(path, query, payload, 500, `command ${md.cmd} failed: ${e instanceof Error ? e.message : String(e)}`);
         }
         const key = `${payload.name}.${payload.namespace} ${md.cmd}`;
         if (md.blocking === "true") {
             const run = await this.run(argv.slice(1));
             return run.exitCode === 0
-                ? this.answer(path, payload, 200, run.output)
-                : this.answer(path, payload, 500, `command ${md.cmd} failed (exit ${run.exitCode}): ${run.output.slice(-500)}`);
+                ? this.answer(path, query, payload, 200, run.output)
+                : this.answer(path, query, payload, 500, `command ${md.cmd} failed (exit ${run.exitCode}): ${run.output.slice(-500)}`);
         }
         if (!this.running.has(key)) {
             const p = this.run(argv.slice(1)).finally(() => this.running.delete(key));
             this.running.set(key, p);
         }
-        return this.answer(path, payload, 202, "task started");
+        return this.answer(path, query, payload, 202, "task started");
     }
 
     /** A Flagger `type: bash` task: a curl/grep/hey pipeline run to completion. */
-    private async bash(path: string, payload: HookPayload, cmd: string): Promise<{ status: number; text: string }> {
+    private async bash(path: string, query: string, payload: HookPayload, cmd: string): Promise<{ status: number; text: string }> {
         let argvs: string[][];
         try {
             argvs = parsePipeline(cmd, BASH_PROGRAMS);
         } catch (e) {
-            return this.answer(path, payload, 400, `bash command refused: ${e instanceof Error ? e.message : String(e)}`);
+            return this.answer(path, query, payload, 400, `bash command refused: ${e instanceof Error ? e.message : String(e)}`);
         }
         try {
             argvs = await Promise.all(argvs.map((a) => this.resolveWords(a)));
         } catch (e) {
-            return this.answer(path, payload, 500, `command ${cmd} failed: ${e instanceof Error ? e.message : String(e)}`);
+            return this.answer(path, query, payload, 500, `command ${cmd} failed: ${e instanceof Error ? e.message : String(e)}`);
         }
         const run: HeyRun = { argv: argvs.map((a) => a.join(" ")), startedAt: Date.now(), output: "" };
         this.runs.push(run);
@@ -167,8 +173,8 @@ export class LoadTester {
         run.exitCode = r.code;
         run.output = r.stdout + r.stderr;
         return r.code === 0
-            ? this.answer(path, payload, 200, r.stdout)
-            : this.answer(path, payload, 500, `command ${cmd} failed (exit ${r.code}): ${(r.stdout + r.stderr).slice(-500)}`);
+            ? this.answer(path, query, payload, 200, r.stdout)
+            : this.answer(path, query, payload, 500, `command ${cmd} failed (exit ${r.code}): ${(r.stdout + r.stderr).slice(-500)}`);
     }
 
     private binary(name: string): string {
@@ -189,8 +195,8 @@ export class LoadTester {
         return Promise.all(argv.map((w) => (/^https?:\/\//.test(w) ? this.resolve(w) : Promise.resolve(w))));
     }
 
-    private answer(path: string, payload: HookPayload | undefined, status: number, text: string): { status: number; text: string } {
-        if (payload !== undefined) this.calls.push({ path, payload, status, at: Date.now() });
+    private answer(path: string, query: string, payload: HookPayload | undefined, status: number, text: string): { status: number; text: string } {
+        if (payload !== undefined) this.calls.push({ path, query, payload, status, at: Date.now() });
         return { status, text };
     }
 
