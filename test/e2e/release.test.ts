@@ -397,11 +397,10 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
     });
 
     /** The URN of the stack's resource of `type` named `name` (e.g. podinfo-release), from `pulumi stack export`. */
-    async function urn(type: string, name: string): Promise<string> {
+    /** The URNs of the stack's resources by `type::name`, from one `pulumi stack export`. */
+    async function urns(): Promise<Map<string, string>> {
         const exported = JSON.parse((await stack.mustRun(["stack", "export"])).out) as { deployment: { resources: { urn: string; type: string }[] } };
-        const found = exported.deployment.resources.filter((r) => r.type === type && r.urn.endsWith(`::${name}`)).map((r) => r.urn);
-        assert.strictEqual(found.length, 1, `expected one resource named ${name}: ${JSON.stringify(found)}`);
-        return found[0];
+        return new Map(exported.deployment.resources.map((r) => [`${r.type}::${r.urn.slice(r.urn.lastIndexOf("::") + 2)}`, r.urn]));
     }
 
     it("(8) `pulumi up --target` of the primary, the finalizer, the release, the canary alone: the primary never runs an unanalysed template, no traffic stays on the canary", async function () {
@@ -409,11 +408,16 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
             primary: "kubernetes:apps/v1:Deployment", canary: "kubernetes:apps/v1:Deployment",
             release: "pulumi-nodejs:dynamic/canary:CanaryRelease", finalize: "pulumi-nodejs:dynamic/canary:CanaryFinalize",
         };
-        const urns = Object.fromEntries(await Promise.all(Object.entries(types).map(async ([role, type]) => [role, await urn(type, `${APP}-${role}`)] as const)));
+        const all = await urns();
+        const urnOf = Object.fromEntries(Object.entries(types).map(([role, type]) => {
+            const u = all.get(`${type}::${APP}-${role}`);
+            assert.ok(u !== undefined, `no ${type} named ${APP}-${role} in the state`);
+            return [role, u] as const;
+        }));
         const before = (await releaseEvents()).length;
         const targeted = async (role: string): Promise<CliResult> => {
             stack.setConfig({ "canary:image": image("6.5.8"), "canary:retry": undefined, "canary:analysis": analysis() });
-            const r = await stack.up(["--target", urns[role]], { onOutput: log });
+            const r = await stack.up(["--target", urnOf[role]], { onOutput: log });
             timings[`target-${role}`] = r.ms;
             // whatever was targeted: the primary keeps the analysed 6.5.7 and no traffic is on the canary
             assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.7"), replicas: 2, ready: 2 }, `after --target ${role}`);
@@ -457,9 +461,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
 
     /** Istio's CRDs from the offline istio-base chart, as in a cluster that already runs Istio (canary:installIstio stays false). */
     async function installIstioCrds(): Promise<() => Promise<void>> {
-        const kc = new k8s.KubeConfig();
-        kc.loadFromString(e2eEnv().kubeconfig);
-        const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+        const ext = k.ext;
         const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(CHARTS, "istio-base", "crds", "crd-all.gen.yaml"), "utf8"))
             .map((d) => d.toJS() as k8s.V1CustomResourceDefinition).filter((d) => d?.kind === "CustomResourceDefinition");
         for (const crd of docs) await ext.createCustomResourceDefinition({ body: crd });
@@ -481,14 +483,10 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         let watcher: Promise<void> = Promise.resolve();
         try {
             const primaryUid = (await k.apps.readNamespacedDeployment({ name: `${APP}-primary`, namespace: NS })).metadata?.uid;
-            const vsPath = `/apis/networking.istio.io/v1beta1/namespaces/${NS}/virtualservices/${APP}`;
-            const kc = new k8s.KubeConfig();
-            kc.loadFromString(e2eEnv().kubeconfig);
-            const custom = kc.makeApiClient(k8s.CustomObjectsApi);
             type Vs = { spec?: { http?: { route?: { destination?: { host?: string }; weight?: number }[] }[] } };
             const vsCanaryWeight = async (): Promise<number | undefined> => {
                 try {
-                    const vs = await custom.getNamespacedCustomObject({ group: "networking.istio.io", version: "v1beta1", namespace: NS, plural: "virtualservices", name: APP }) as Vs;
+                    const vs = await k.custom.getNamespacedCustomObject({ group: "networking.istio.io", version: "v1beta1", namespace: NS, plural: "virtualservices", name: APP }) as Vs;
                     return vs.spec?.http?.at(-1)?.route?.find((r) => r.destination?.host === `${APP}-canary`)?.weight ?? 0;
                 } catch {
                     return undefined;
@@ -529,7 +527,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
             watching = false;
             await watcher;
             assert.deepStrictEqual([...new Set(seen)], [], "the primary was not there throughout");
-            assert.strictEqual(await vsCanaryWeight(), undefined, `VirtualService ${vsPath} still there`);
+            assert.strictEqual(await vsCanaryWeight(), undefined, `VirtualService ${APP}.${NS} still there`);
             assert.strictEqual(await canaryWeight(), 0);
             assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.8"), replicas: 2, ready: 2 });
             await assertConsistent();

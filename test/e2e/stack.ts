@@ -21,12 +21,16 @@ export interface Kube {
     readonly apps: k8s.AppsV1Api;
     readonly net: k8s.NetworkingV1Api;
     readonly rbac: k8s.RbacAuthorizationV1Api;
+    readonly ext: k8s.ApiextensionsV1Api;
+    readonly custom: k8s.CustomObjectsApi;
 }
 
 export function kube(env: E2eEnv): Kube {
     const kc = new k8s.KubeConfig();
     kc.loadFromString(env.kubeconfig);
-    return { core: kc.makeApiClient(k8s.CoreV1Api), apps: kc.makeApiClient(k8s.AppsV1Api), net: kc.makeApiClient(k8s.NetworkingV1Api), rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api) };
+    return { core: kc.makeApiClient(k8s.CoreV1Api), apps: kc.makeApiClient(k8s.AppsV1Api), net: kc.makeApiClient(k8s.NetworkingV1Api), rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
+        ext: kc.makeApiClient(k8s.ApiextensionsV1Api), custom: kc.makeApiClient(k8s.CustomObjectsApi),
+    };
 }
 
 /** Image, desired and ready replicas of a Deployment. */

@@ -66,6 +66,17 @@ function context(over: Partial<ReleaseContext> = {}): ReleaseContext & { router:
     } as ReturnType<typeof context>;
 }
 
+/** An AbortController that aborts once the router has been set to canary weight `weight`. */
+function abortAtWeight(ctx: ReturnType<typeof context>, weight: number): AbortController {
+    const ac = new AbortController();
+    const realSet = ctx.router.setRoutes.bind(ctx.router);
+    ctx.router.setRoutes = async (t, r) => {
+        await realSet(t, r);
+        if (r.canary === weight) ac.abort();
+    };
+    return ac;
+}
+
 function begin(ctx: ReleaseContext) {
     const s = startRelease(ctx.target, initialize(target, "rev1", 0).state, "rev2", ctx.clock.now(), false);
     assert.ok(s.ok);
@@ -120,13 +131,8 @@ describe("scheduler", () => {
     });
 
     it("an abort signal mid-analysis routes all traffic back to the primary and scales the canary down", async () => {
-        const ac = new AbortController();
         const ctx = context();
-        const realSet = ctx.router.setRoutes.bind(ctx.router);
-        ctx.router.setRoutes = async (t, r) => {
-            await realSet(t, r);
-            if (r.canary === 30) ac.abort();
-        };
+        const ac = abortAtWeight(ctx, 30);
         const final = await runRelease({ ...ctx, signal: ac.signal }, begin(ctx));
         assert.strictEqual(final.phase, "Failed");
         assert.strictEqual(final.failedRevision, "", "an interrupted revision is not marked failed");
@@ -303,13 +309,8 @@ describe("scheduler: timing, readiness, hooks and logs", () => {
     });
 
     it("an abort while a step is applied ends the run without another observation or wait", async () => {
-        const ac = new AbortController();
         const ctx = context();
-        const realSet = ctx.router.setRoutes.bind(ctx.router);
-        ctx.router.setRoutes = async (t, r) => {
-            await realSet(t, r);
-            if (r.canary === 30) ac.abort();
-        };
+        const ac = abortAtWeight(ctx, 30);
         await runRelease({ ...ctx, signal: ac.signal }, begin(ctx));
         assert.strictEqual(ctx.hooks.calls.filter((c) => c.hook === "load-test").length, 2, "load tests at weights 10 and 20 only");
         assert.strictEqual(ctx.clock.now(), 2_000 + 2 * 10_000);
