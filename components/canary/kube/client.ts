@@ -3,6 +3,15 @@
 // verb, the kind and `name.namespace`; a get of a missing object is `undefined`, a delete of
 // a missing object succeeds (so finalize and destroy can run twice).
 //
+// Every call survives transient API errors, as client-go does: 429 (API priority and
+// fairness), 500/502/503/504 and dropped connections are retried with a capped exponential
+// backoff (or the server's Retry-After) within a bounded number of attempts and time
+// (`withRetry`, `RetryPolicy`). A release runs for minutes; one blip must not fail it.
+// Writes are retried too because each is safe to repeat: a create whose earlier attempt
+// may have landed takes AlreadyExists as success, a replace carries the read
+// resourceVersion (a landed one answers Conflict, and patch reads again), the scale patch
+// sets an absolute value, a delete of a missing object succeeds.
+//
 // Also the way to reach in-cluster HTTP services from outside the cluster without a
 // port-forward: the API server's service proxy (`serviceProxyUrl`) and an axios instance
 // that carries the kubeconfig's TLS settings and credentials (`apiServerAxios`), for the
@@ -79,24 +88,30 @@ export async function apiServerAxios(kc: k8s.KubeConfig): Promise<AxiosInstance>
     return instance;
 }
 
-/** HTTP status of a client-node error, if it is one. */
+/** HTTP status of a client-node error (ApiException's `code`), if it is one. */
 function statusOf(err: unknown): number | undefined {
     const code = (err as { code?: unknown })?.code;
     return typeof code === "number" ? code : undefined;
 }
 
+/** An ApiException's body, parsed when it is JSON text (a Status, usually). */
+function bodyOf(err: unknown): unknown {
+    const body = (err as { body?: unknown })?.body;
+    if (typeof body === "string") {
+        try {
+            return JSON.parse(body);
+        } catch {
+            // plain text
+        }
+    }
+    return body;
+}
+
 /** The API server's reason for an error, from its Status body when there is one. */
 function reasonOf(err: unknown): string {
-    const e = err as { code?: unknown; body?: unknown; message?: string };
+    const e = err as { code?: unknown; message?: string };
     if (typeof e?.code === "number") {
-        let body = e.body;
-        if (typeof body === "string") {
-            try {
-                body = JSON.parse(body);
-            } catch {
-                // plain text
-            }
-        }
+        const body = bodyOf(err);
         const status = body as { message?: string; reason?: string } | undefined;
         const text = typeof status === "object" && status !== null && typeof status.message === "string"
             ? status.message : typeof body === "string" ? body : JSON.stringify(body ?? "");
@@ -105,8 +120,144 @@ function reasonOf(err: unknown): string {
     return e?.message ?? String(err);
 }
 
-function named(verb: string, kind: string, name: string, namespace: string, err: unknown): Error {
-    return new Error(`${verb} ${kind} ${name}.${namespace}: ${reasonOf(err)}`);
+function isAlreadyExists(err: unknown): boolean {
+    return statusOf(err) === 409 && (bodyOf(err) as { reason?: unknown } | undefined)?.reason === "AlreadyExists";
+}
+
+/**
+ * How ClientKubeApi retries transient API errors. The defaults ride out an API server
+ * restart or a control-plane failover (seconds) and APF throttling, and still report a real
+ * outage within about ten seconds instead of hiding it from the release.
+ */
+export interface RetryPolicy {
+    /** Attempts per call, the first included. Default 6 (`DEFAULT_RETRY.attempts`). */
+    readonly attempts: number;
+    /** Wait before the second attempt, in ms; it doubles per attempt. Default 200. */
+    readonly initialDelayMs: number;
+    /** Cap on one backoff wait, in ms. Default 2000. */
+    readonly maxDelayMs: number;
+    /** Cap on a wait the server asks for with Retry-After, in ms. Default 5000. */
+    readonly maxRetryAfterMs: number;
+    /** No attempt starts whose wait would end later than this after the first began, in ms. Default 10000. */
+    readonly budgetMs: number;
+    /** Backoff waits are stretched by up to this fraction at random, so clients throttled together do not come back together. Default 0.1. */
+    readonly jitter: number;
+}
+
+/**
+ * 200 ms doubling to the 2 s cap gives waits 0.2, 0.4, 0.8, 1.6, 2 s: five waits (5 s)
+ * between six attempts, which spans an API server restart behind a load balancer and leaves
+ * room in the 10 s budget for the requests themselves. Retry-After is the server's estimate
+ * (APF asks for 1 s), trusted up to 5 s so one answer cannot take the whole budget. Jitter
+ * 0.1 as client-go's wait.Backoff defaults.
+ */
+export const DEFAULT_RETRY: RetryPolicy = {
+    attempts: 6,
+    initialDelayMs: 200,
+    maxDelayMs: 2000,
+    maxRetryAfterMs: 5000,
+    budgetMs: 10000,
+    jitter: 0.1,
+};
+
+export interface ClientKubeApiOptions {
+    /** Overrides of `DEFAULT_RETRY`, field by field (tests use millisecond waits). */
+    readonly retry?: Partial<RetryPolicy>;
+}
+
+/** HTTP statuses that say "try again": throttled (429), or the server or a proxy in front of it failing. */
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+// Error codes of a request that got no HTTP response because the connection failed or
+// dropped (node-fetch copies the socket's code; ERR_STREAM_PREMATURE_CLOSE is a body cut off).
+const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ERR_STREAM_PREMATURE_CLOSE"]);
+
+/** A failure worth another attempt: how long the server asked to wait, and whether the request may have been applied. */
+interface Transient {
+    readonly retryAfterMs?: number;
+    readonly mayHaveApplied: boolean;
+}
+
+/** Whether `err` is transient; undefined for a definite answer (4xx other than 429) or a local failure (TLS, credentials). */
+function transientOf(err: unknown): Transient | undefined {
+    const status = statusOf(err);
+    if (status !== undefined) {
+        if (!RETRY_STATUSES.has(status)) {
+            return undefined;
+        }
+        const header = (err as { headers?: Record<string, string> }).headers?.["retry-after"]; // node-fetch lowercases names
+        const seconds = header !== undefined && /^\s*\d+\s*$/.test(header) ? Number(header) : undefined; // an HTTP-date falls back to the backoff
+        // A 429 is refused before the request is handled; a 5xx may come after it was applied.
+        return { ...(seconds === undefined ? {} : { retryAfterMs: seconds * 1000 }), mayHaveApplied: status !== 429 };
+    }
+    const e = err as { code?: unknown; message?: unknown };
+    const code = typeof e?.code === "string" ? e.code : "";
+    if (NETWORK_CODES.has(code) || (typeof e?.message === "string" && e.message.includes("socket hang up"))) {
+        // A refused connection never sent the request; any other may have lost only the answer.
+        return { mayHaveApplied: code !== "ECONNREFUSED" };
+    }
+    return undefined;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs one API call with `policy`'s retries. `call` gets whether an earlier attempt may
+ * have been applied (its answer lost), so a create can take AlreadyExists as its own.
+ * The final error names the verb, kind, `name.namespace` and the API's reason, with the
+ * attempts when there was more than one; its `cause` is client-node's error.
+ */
+async function withRetry<T>(policy: RetryPolicy, verb: string, kind: string, name: string, namespace: string,
+    call: (mayHaveApplied: boolean) => Promise<T>): Promise<T> {
+    const start = Date.now();
+    let mayHaveApplied = false;
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await call(mayHaveApplied);
+        } catch (err) {
+            const elapsed = Date.now() - start;
+            const transient = transientOf(err);
+            const backoff = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1) * (1 + Math.random() * policy.jitter));
+            const wait = transient?.retryAfterMs !== undefined ? Math.min(transient.retryAfterMs, policy.maxRetryAfterMs) : backoff;
+            if (transient === undefined || attempt >= policy.attempts || elapsed + wait > policy.budgetMs) {
+                const after = attempt > 1 ? ` (after ${attempt} attempts over ${(elapsed / 1000).toFixed(1)}s)` : "";
+                throw new Error(`${verb} ${kind} ${name}.${namespace}: ${reasonOf(err)}${after}`, { cause: err });
+            }
+            mayHaveApplied = mayHaveApplied || transient.mayHaveApplied;
+            await sleep(wait);
+        }
+    }
+}
+
+/** A create, where AlreadyExists after an attempt that may have landed is that attempt's object. */
+async function created(mayHaveApplied: boolean, create: () => Promise<unknown>): Promise<void> {
+    try {
+        await create();
+    } catch (err) {
+        if (mayHaveApplied && isAlreadyExists(err)) {
+            return;
+        }
+        throw err;
+    }
+}
+
+function retryPolicy(overrides: Partial<RetryPolicy> | undefined): RetryPolicy {
+    const p: RetryPolicy = {
+        attempts: overrides?.attempts ?? DEFAULT_RETRY.attempts,
+        initialDelayMs: overrides?.initialDelayMs ?? DEFAULT_RETRY.initialDelayMs,
+        maxDelayMs: overrides?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
+        maxRetryAfterMs: overrides?.maxRetryAfterMs ?? DEFAULT_RETRY.maxRetryAfterMs,
+        budgetMs: overrides?.budgetMs ?? DEFAULT_RETRY.budgetMs,
+        jitter: overrides?.jitter ?? DEFAULT_RETRY.jitter,
+    };
+    if (!Number.isInteger(p.attempts) || p.attempts < 1) {
+        throw new Error(`retry.attempts must be an integer >= 1, got ${p.attempts}`);
+    }
+    for (const key of ["initialDelayMs", "maxDelayMs", "maxRetryAfterMs", "budgetMs", "jitter"] as const) {
+        if (!Number.isFinite(p[key]) || p[key] < 0) {
+            throw new Error(`retry.${key} must be a number >= 0, got ${p[key]}`);
+        }
+    }
+    return p;
 }
 
 /** client-node returns model instances with Date fields; the seam speaks plain JSON. */
@@ -120,18 +271,21 @@ export class ClientKubeApi implements KubeApi {
     private readonly objects: k8s.KubernetesObjectApi;
     private readonly apps: k8s.AppsV1Api;
     private readonly core: k8s.CoreV1Api;
+    /** Retries of transient errors, for every call. */
+    readonly retry: RetryPolicy;
     /** uid of event subjects, so `kubectl describe` lists our events under them. */
     private readonly uids = new Map<string, string>();
 
-    constructor(readonly kc: k8s.KubeConfig) {
+    constructor(readonly kc: k8s.KubeConfig, options: ClientKubeApiOptions = {}) {
+        this.retry = retryPolicy(options.retry);
         this.objects = k8s.KubernetesObjectApi.makeApiClient(kc);
         this.apps = kc.makeApiClient(k8s.AppsV1Api);
         this.core = kc.makeApiClient(k8s.CoreV1Api);
     }
 
     /** From kubeconfig text (or the ambient kubeconfig when undefined). */
-    static fromString(kubeconfig?: string, context?: string): ClientKubeApi {
-        return new ClientKubeApi(loadKubeConfig(kubeconfig, context));
+    static fromString(kubeconfig?: string, context?: string, options?: ClientKubeApiOptions): ClientKubeApi {
+        return new ClientKubeApi(loadKubeConfig(kubeconfig, context), options);
     }
 
     /**
@@ -139,14 +293,18 @@ export class ClientKubeApi implements KubeApi {
      * ready and updated counts come from the status. A missing Deployment is `exists: false`.
      */
     async getDeployment(namespace: string, name: string): Promise<DeploymentStatus> {
-        let d: k8s.V1Deployment;
-        try {
-            d = await this.apps.readNamespacedDeployment({ name, namespace });
-        } catch (err) {
-            if (statusOf(err) === 404) {
-                return { exists: false, replicas: 0, readyReplicas: 0, updatedReplicas: 0, observed: false };
+        const d = await withRetry(this.retry, "get", "Deployment", name, namespace, async () => {
+            try {
+                return await this.apps.readNamespacedDeployment({ name, namespace });
+            } catch (err) {
+                if (statusOf(err) === 404) {
+                    return undefined;
+                }
+                throw err;
             }
-            throw named("get", "Deployment", name, namespace, err);
+        });
+        if (d === undefined) {
+            return { exists: false, replicas: 0, readyReplicas: 0, updatedReplicas: 0, observed: false };
         }
         const revision = d.metadata?.annotations?.[REVISION_ANNOTATION];
         return {
@@ -159,44 +317,40 @@ export class ClientKubeApi implements KubeApi {
         };
     }
 
-    /** Sets spec.replicas through the scale subresource (JSON patch). */
+    /** Sets spec.replicas through the scale subresource (JSON patch: an absolute value, safe to repeat). */
     async scaleDeployment(namespace: string, name: string, replicas: number): Promise<void> {
         if (!Number.isInteger(replicas) || replicas < 0) {
             throw new Error(`scale Deployment ${name}.${namespace}: replicas must be an integer >= 0, got ${replicas}`);
         }
-        try {
-            await this.apps.patchNamespacedDeploymentScale({
-                name, namespace, body: [{ op: "replace", path: "/spec/replicas", value: replicas }],
-            });
-        } catch (err) {
-            throw named("scale", "Deployment", name, namespace, err);
-        }
+        await withRetry(this.retry, "scale", "Deployment", name, namespace, () => this.apps.patchNamespacedDeploymentScale({
+            name, namespace, body: [{ op: "replace", path: "/spec/replicas", value: replicas }],
+        }));
     }
 
     async get(apiVersion: string, kind: string, namespace: string, name: string): Promise<KubeObject | undefined> {
-        try {
-            const obj = await this.objects.read({ apiVersion, kind, metadata: { name, namespace } });
-            return plain(obj) as unknown as KubeObject;
-        } catch (err) {
-            if (statusOf(err) === 404) {
-                return undefined;
+        return withRetry(this.retry, "get", kind, name, namespace, async () => {
+            try {
+                const obj = await this.objects.read({ apiVersion, kind, metadata: { name, namespace } });
+                return plain(obj) as unknown as KubeObject;
+            } catch (err) {
+                if (statusOf(err) === 404) {
+                    return undefined;
+                }
+                throw err;
             }
-            throw named("get", kind, name, namespace, err);
-        }
+        });
     }
 
     async create(obj: KubeObject): Promise<void> {
-        try {
-            await this.objects.create(obj as k8s.KubernetesObject);
-        } catch (err) {
-            throw named("create", obj.kind, obj.metadata.name, obj.metadata.namespace ?? "", err);
-        }
+        await withRetry(this.retry, "create", obj.kind, obj.metadata.name, obj.metadata.namespace ?? "",
+            (mayHaveApplied) => created(mayHaveApplied, () => this.objects.create(obj as k8s.KubernetesObject)));
     }
 
     /**
      * Replaces spec, labels and annotations of an existing object with `obj`'s (a key absent
      * from `obj` is removed, which a JSON merge patch could not do without nulls). Read, then
-     * update with the read resourceVersion; retried on a conflict.
+     * update with the read resourceVersion; read again on a conflict (3 times at most), each
+     * read and update retried on transient errors.
      */
     async patch(obj: KubeObject): Promise<void> {
         const { apiVersion, kind } = obj;
@@ -204,7 +358,7 @@ export class ClientKubeApi implements KubeApi {
         const namespace = obj.metadata.namespace ?? "";
         for (let attempt = 1; ; attempt++) {
             const current = await this.get(apiVersion, kind, namespace, name).catch((err: Error) => {
-                throw new Error(`patch ${kind} ${name}.${namespace}: ${err.message}`);
+                throw new Error(`patch ${kind} ${name}.${namespace}: ${err.message}`, { cause: err.cause });
             });
             if (current === undefined) {
                 throw new Error(`patch ${kind} ${name}.${namespace}: not found`);
@@ -217,37 +371,39 @@ export class ClientKubeApi implements KubeApi {
                 next.spec = obj.spec;
             }
             try {
-                await this.objects.replace(next as k8s.KubernetesObject);
+                await withRetry(this.retry, "patch", kind, name, namespace, () => this.objects.replace(next as k8s.KubernetesObject));
                 return;
             } catch (err) {
-                if (statusOf(err) === 409 && attempt < 3) {
-                    continue; // someone wrote in between: read again
+                // Someone wrote in between, or our own earlier attempt landed with its answer
+                // lost: the resourceVersion is stale either way, so read again.
+                if (statusOf((err as Error).cause) === 409 && attempt < 3) {
+                    continue;
                 }
-                throw named("patch", kind, name, namespace, err);
+                throw err;
             }
         }
     }
 
     async delete(apiVersion: string, kind: string, namespace: string, name: string): Promise<void> {
-        try {
-            await this.objects.delete({ apiVersion, kind, metadata: { name, namespace } });
-        } catch (err) {
-            if (statusOf(err) === 404) {
-                return;
+        await withRetry(this.retry, "delete", kind, name, namespace, async () => {
+            try {
+                await this.objects.delete({ apiVersion, kind, metadata: { name, namespace } });
+            } catch (err) {
+                if (statusOf(err) === 404) {
+                    return; // already gone, or an earlier attempt deleted it
+                }
+                throw err;
             }
-            throw named("delete", kind, name, namespace, err);
-        }
+        });
     }
 
     /** A core/v1 Event on `involved`, as Flagger records them (source component pulumi-canary). */
     async event(namespace: string, involved: { kind: string; name: string; apiVersion: string }, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
         const uid = await this.uidOf(namespace, involved);
+        // Built once, so a retried create sends the same name and an AlreadyExists is ours.
         const body = buildEvent(namespace, involved, uid, type, reason, message, new Date());
-        try {
-            await this.core.createNamespacedEvent({ namespace, body });
-        } catch (err) {
-            throw named("create", "Event", body.metadata.name as string, namespace, err);
-        }
+        await withRetry(this.retry, "create", "Event", body.metadata.name as string, namespace,
+            (mayHaveApplied) => created(mayHaveApplied, () => this.core.createNamespacedEvent({ namespace, body })));
     }
 
     private async uidOf(namespace: string, involved: { kind: string; name: string; apiVersion: string }): Promise<string | undefined> {
