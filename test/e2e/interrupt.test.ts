@@ -8,8 +8,8 @@
 // may be on the canary. Then `pulumi cancel` where the kill left a lock, and a `pulumi up` that
 // must converge: the new image promoted, all traffic on the primary, the canary at zero.
 //
-// The release is slowed where a phase would be too short to hit: a 2 s pre-rollout hook and a
-// 2 s post-rollout hook (the finalizer runs post-rollout hooks), both `hey` runs of the
+// The release is slowed where a phase would be too short to hit: a 3 s pre-rollout hook and a
+// 4 s post-rollout hook (the finalizer runs post-rollout hooks), both `hey` runs of the
 // loadtester, so that the test sees them running.
 import * as assert from "assert";
 import * as fs from "fs";
@@ -37,8 +37,8 @@ interface Observed {
     readonly running: readonly string[];
 }
 
-const PRE_ROLLOUT = "hey -z 2s -q 5 -c 1";
-const POST_ROLLOUT = "hey -z 2s -q 4 -c 1";
+const PRE_ROLLOUT = "hey -z 3s -q 5 -c 1";
+const POST_ROLLOUT = "hey -z 4s -q 5 -c 1";
 
 const PHASES: readonly { readonly name: string; readonly reached: (o: Observed) => boolean }[] = [
     { name: "scaling up", reached: (o) => o.events.some((m) => /^New revision detected! Scaling up/.test(m)) },
