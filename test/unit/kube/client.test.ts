@@ -5,37 +5,12 @@ import {
     apiServerAxios, buildEvent, ClientKubeApi, loadKubeConfig, serviceProxyUrl,
 } from "../../../components/canary/kube/client";
 import { KubeObject } from "../../../components/canary/kube/api";
+import { kubeconfig } from "./kubeconfig";
 
 // The real client-node 1.4 against a small HTTP stand-in for the API server: discovery, a
 // store of Ingresses with resourceVersions, a Deployment and its scale, Events. The real
 // API server is exercised by the e2e tier.
 type Req = { method: string; path: string; contentType: string; auth: string; body: unknown };
-
-function kubeconfig(server: string, token = "tok"): string {
-    return `apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster:
-    server: ${server}
-    insecure-skip-tls-verify: true
-users:
-- name: u
-  user:
-    token: ${token}
-contexts:
-- name: ctx
-  context:
-    cluster: c
-    user: u
-    namespace: test
-- name: other
-  context:
-    cluster: c
-    user: u
-current-context: ctx
-`;
-}
 
 describe("kube/client", () => {
     let server: http.Server;

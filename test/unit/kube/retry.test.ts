@@ -3,6 +3,7 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import { ClientKubeApi, DEFAULT_RETRY, RetryPolicy } from "../../../components/canary/kube/client";
 import { KubeObject } from "../../../components/canary/kube/api";
+import { kubeconfig } from "./kubeconfig";
 
 // ClientKubeApi's retries, with the real client-node 1.4 against a local stand-in for the
 // API server (one per test, on a free port) that answers from a small store unless the
@@ -13,28 +14,6 @@ type Req = { method: string; path: string; at: number; body: unknown };
 type Fault = (req: Req, res: http.ServerResponse, n: number) => boolean;
 
 const FAST: Partial<RetryPolicy> = { initialDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 300, budgetMs: 5000 };
-
-function kubeconfig(server: string): string {
-    return `apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster:
-    server: ${server}
-    insecure-skip-tls-verify: true
-users:
-- name: u
-  user:
-    token: tok
-contexts:
-- name: ctx
-  context:
-    cluster: c
-    user: u
-    namespace: test
-current-context: ctx
-`;
-}
 
 function status(res: http.ServerResponse, code: number, reason: string, message: string, headers: Record<string, string> = {}): true {
     res.writeHead(code, { "Content-Type": "application/json", ...headers });
