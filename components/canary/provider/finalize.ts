@@ -34,7 +34,7 @@ export async function waitPrimaryReady(s: Seams, inputs: FinalizeInputs, log: (l
         last = why;
         if (s.clock.now() >= deadline) {
             throw new Error(`deployment ${name}-primary.${namespace} not ready after ${inputs.readyTimeoutSeconds}s (${why}); ` +
-                `traffic stays split until the next \`pulumi up\` finalizes`);
+                `all traffic is on it and the canary is scaled down; the next \`pulumi up\` finalizes`);
         }
         await s.clock.sleep(s.pollMs ?? 2000);
     }

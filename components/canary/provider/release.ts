@@ -9,10 +9,12 @@
 //           routing (provider, linkerdRoute, ingressName) is an update of the same app; a new
 //           target (app name or namespace) is a new app: replaced, with a warning
 //   create  initialize: routes all to primary, canary to 0, "Initialization done!"
-//   update  a new routing first moves the traffic (moveRouting); then
-//           startRelease + runRelease; a failed analysis throws after recording the failure in
-//           the cluster, its error carrying the old outputs plus the failed revision, which
-//           Pulumi records (so the primary keeps its template, and the failure is in both)
+//   update  a new routing first moves the traffic (moveRouting); then startRelease +
+//           runRelease; a promotion routes all to the primary and scales the canary down
+//           before it returns (handOverToPrimary); a failed analysis throws after recording
+//           the failure in the cluster, its error carrying the old outputs plus the failed
+//           revision, which Pulumi records (so the primary keeps its template, and the
+//           failure is in both)
 //   delete  remove the routing objects and the status ConfigMap
 //   read    the real weights from the routing objects
 import { idleState, initialize, startRelease, Step } from "../engine/advance";
@@ -270,7 +272,7 @@ export async function updateRelease(_id: string, recorded: ReleaseOutputs, news:
         throw failedRelease(_id, olds, state, `canary release of ${news.target.name}.${news.target.namespace} failed, all traffic is on the primary: ${state.message}`);
     }
     ctx0.log(`promoting revision ${news.revision.slice(0, 12)} to ${news.target.name}-primary`);
-    state = await routeAllToPrimary(s, news, state);
+    state = await handOverToPrimary(s, news, state);
     return { outs: outputs(news, state, news.template, { primary: 100, canary: 0 }) };
 }
 
@@ -288,17 +290,20 @@ async function refuseStaleCanary(s: Seams, news: ReleaseInputs): Promise<void> {
 }
 
 /**
- * A promoted release sends all traffic back to the primary before its step ends: the up may end
- * before the primary and the finalizer run (`--target` of the release alone, a primary that
- * fails to update), and no traffic may stay on a canary that nobody analyses any more. The
- * primary serves the previous revision until its rolling update brings this one; the canary
- * keeps its pods until finalization scales it down.
+ * A promoted release sends all traffic back to the primary and scales the canary down before
+ * its step ends: the up may end before the primary and the finalizer run (`--target` of the
+ * release alone, a primary that fails to update), and neither traffic nor pods may stay on a
+ * canary that nobody analyses any more. The primary serves the previous revision until its
+ * rolling update brings this one; finalization then runs the post-rollout hooks.
  */
-async function routeAllToPrimary(s: Seams, news: ReleaseInputs, state: ReleaseState): Promise<ReleaseState> {
-    if (state.canaryWeight === 0) return state;
-    await s.router.setRoutes(news.target, { primary: 100, canary: 0 });
-    const routed: ReleaseState = { ...state, canaryWeight: 0 };
-    await s.store.save(news.target, routed);
+async function handOverToPrimary(s: Seams, news: ReleaseInputs, state: ReleaseState): Promise<ReleaseState> {
+    let routed = state;
+    if (state.canaryWeight > 0) {
+        await s.router.setRoutes(news.target, { primary: 100, canary: 0 });
+        routed = { ...state, canaryWeight: 0 };
+        await s.store.save(news.target, routed);
+    }
+    await s.kube.scaleDeployment(news.target.namespace, `${news.target.name}-canary`, 0);
     return routed;
 }
 

@@ -174,7 +174,9 @@ describe("CanaryRelease provider", () => {
                 "Copying podinfo.test template spec to podinfo-primary.test",
             ]);
             assert.deepEqual(w.hooks.calls.slice(0, 2), [{ hook: "acceptance-test", phase: "Progressing" }, { hook: "load-test", phase: "Progressing" }]);
-            assert.equal(w.kube.replicas.get("test/podinfo-canary"), 2);
+            // and the canary scaled down: nothing may run unwatched if the primary or the finalizer never runs
+            assert.equal(w.kube.replicas.get("test/podinfo-canary"), 0);
+            assert.deepEqual(w.kube.calls.filter((c) => c.startsWith("scale")), ["scale podinfo-canary 2", "scale podinfo-canary 0"]);
             // one progress line per step, prefixed with the app
             assert.ok(w.lines.includes("[podinfo.test] - Advance podinfo.test canary weight 30"), w.lines.join("\n"));
             assert.ok(w.metrics.queries.some((q) => q.includes('ingress="podinfo"')));
