@@ -32,6 +32,13 @@ export interface RunOptions {
 /** The preview's change counts by operation (`same`, `update`, `create`, ...). */
 export type ChangeSummary = Record<string, number>;
 
+/** One step of a `pulumi preview --json` plan: the operation and the resource's type and name. */
+export interface PlanStep {
+    readonly op: string;
+    readonly type: string;
+    readonly name: string;
+}
+
 export class ProjectStack {
     /** The stack's settings file, in the repo root beside Pulumi.yaml. */
     readonly file: string;
@@ -106,6 +113,17 @@ export class ProjectStack {
         const r = await this.mustRun(["preview", "--json", ...extra]);
         const json = JSON.parse(r.out.slice(r.out.indexOf("{"))) as { changeSummary?: ChangeSummary };
         return json.changeSummary ?? {};
+    }
+
+    /** `pulumi preview --json --show-sames`: every step of the plan, with its operation (same, update, replace, create-replacement, ...). */
+    async plan(extra: readonly string[] = []): Promise<PlanStep[]> {
+        // without --show-sames the JSON leaves out the resources that do not change
+        const r = await this.mustRun(["preview", "--json", "--show-sames", ...extra]);
+        const json = JSON.parse(r.out.slice(r.out.indexOf("{"))) as { steps?: { op: string; urn: string }[] };
+        return (json.steps ?? []).map((s) => {
+            const [type, name] = s.urn.split("::").slice(-2);
+            return { op: s.op, type: type.slice(type.lastIndexOf("$") + 1), name };
+        });
     }
 
     /** The stack outputs (secrets shown), as `pulumi stack output --json`. */

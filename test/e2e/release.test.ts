@@ -20,6 +20,7 @@ import * as YAML from "yaml";
 import { CliResult, ProjectStack } from "../../scripts/lib/project-stack";
 import { DataPlane, startDataPlane } from "./dataplane";
 import { e2eEnv } from "./harness";
+import { FINALIZE_INPUT_ROWS, RELEASE_INPUT_ROWS } from "./input-changes";
 import { CHARTS, IMAGES, LocalAnalysisOptions, currentContext, image, localAnalysis, localStackConfig } from "../../scripts/lib/local-release";
 import {
     Kube, alive, assertGone, canaryIngressWeight, commandLine, deployment, descendants, kill, killAll, kube, listFiles, projectStack,
@@ -545,6 +546,105 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         }
     });
 
+    /** The stack's resources' inputs by `type::name`, secrets decrypted, from one `pulumi stack export --show-secrets`. */
+    async function stateInputs(): Promise<Map<string, Record<string, unknown>>> {
+        const reveal = (v: unknown): unknown => {
+            if (Array.isArray(v)) return v.map(reveal);
+            if (v !== null && typeof v === "object") {
+                const o = v as Record<string, unknown>;
+                if (typeof o.plaintext === "string") return reveal(JSON.parse(o.plaintext));
+                return Object.fromEntries(Object.entries(o).map(([k2, x]) => [k2, reveal(x)]));
+            }
+            return v;
+        };
+        const exported = JSON.parse((await stack.mustRun(["stack", "export", "--show-secrets"])).out) as { deployment: { resources: { urn: string; type: string; inputs?: Record<string, unknown> }[] } };
+        return new Map(exported.deployment.resources.map((r) => [`${r.type}::${r.urn.slice(r.urn.lastIndexOf("::") + 2)}`, reveal(r.inputs ?? {}) as Record<string, unknown>]));
+    }
+
+    it("(10) every input of CanaryRelease and CanaryFinalize changed alone: an analysis of the new template, or the primary's template kept; never replaced", async function () {
+        const RELEASE = `pulumi-nodejs:dynamic/canary:CanaryRelease::${APP}-release`;
+        const env = e2eEnv();
+        const doc = YAML.parse(env.kubeconfig) as { contexts: { name: string; context: Record<string, unknown> }[] };
+        const current = doc.contexts.find((c) => c.name === currentContext(env.kubeconfig));
+        assert.ok(current !== undefined, "the run's kubeconfig has no current context");
+        // the same cluster and user under another name
+        const aliased = YAML.stringify({ ...doc, contexts: [...doc.contexts, { name: "e2e-alias", context: current.context }] });
+        const promUrl = new URL(dp.prometheusUrl);
+        const localhostProm = `http://localhost:${promUrl.port}`;
+        interface Change { readonly id: string; readonly apply: () => Promise<void>; readonly stored: (inputs: Record<string, unknown>) => boolean; readonly primaryReplicas: number }
+        const set = (values: Record<string, unknown>) => async () => stack.setConfig(values);
+        const changes: Change[] = [
+            { id: "analysis", apply: set({ "canary:analysis": analysis({ threshold: 3 }) }), stored: (i) => (i.analysis as { threshold: number }).threshold === 3, primaryReplicas: 2 },
+            { id: "retry", apply: set({ "canary:retry": true }), stored: (i) => i.retry === true, primaryReplicas: 2 },
+            { id: "metricsServer", apply: set({ "canary:metricsServer": localhostProm }), stored: (i) => (i.metricsServer as { url: string }).url === localhostProm, primaryReplicas: 2 },
+            { id: "kubeconfig", apply: () => stack.setSecret("canary:kubeconfig", aliased), stored: (i) => String(i.kubeconfig).includes("e2e-alias"), primaryReplicas: 2 },
+            { id: "kubeContext", apply: set({ "canary:kubeContext": "e2e-alias" }), stored: (i) => i.kubeContext === "e2e-alias", primaryReplicas: 2 },
+            { id: "replicas", apply: set({ "canary:replicas": 3 }), stored: (i) => i.canaryReplicas === 3, primaryReplicas: 3 },
+            {
+                id: "all back", primaryReplicas: 2,
+                apply: async () => {
+                    stack.setConfig({ "canary:analysis": analysis(), "canary:retry": undefined, "canary:metricsServer": dp.prometheusUrl, "canary:kubeContext": currentContext(env.kubeconfig), "canary:replicas": undefined });
+                    await stack.setSecret("canary:kubeconfig", env.kubeconfig);
+                },
+                stored: (i) => (i.analysis as { threshold: number }).threshold === 2 && i.retry === false && i.kubeContext === currentContext(env.kubeconfig) && i.canaryReplicas === 2 && !String(i.kubeconfig).includes("e2e-alias"),
+            },
+        ];
+        // every input the table says this scenario changes has its row here
+        for (const [input, r] of [...Object.entries(RELEASE_INPUT_ROWS), ...Object.entries(FINALIZE_INPUT_ROWS)]) {
+            const id = /^\(10\) (.+)$/.exec(r.by.split(", ").find((b) => b.startsWith("(10)")) ?? "")?.[1];
+            if (id !== undefined) assert.ok(changes.some((c) => c.id === id) || ["appName", "routing"].includes(id), `input ${input}: no row "${id}" in scenario (10)`);
+        }
+        const readPrimary = async () => {
+            const d = await k.apps.readNamespacedDeployment({ name: `${APP}-primary`, namespace: NS });
+            return { uid: d.metadata?.uid, template: JSON.stringify(d.spec?.template), replicas: d.spec?.replicas };
+        };
+        const primary0 = await readPrimary();
+        const measured: string[] = [];
+        for (const c of changes) {
+            await c.apply();
+            const plan = await stack.plan();
+            const opOf = (type: string, name: string) => plan.find((s) => s.type === type && s.name === name)?.op ?? "absent";
+            for (const [type, name] of [["pulumi-nodejs:dynamic/canary:CanaryRelease", `${APP}-release`], ["pulumi-nodejs:dynamic/canary:CanaryFinalize", `${APP}-finalize`], ["kubernetes:apps/v1:Deployment", `${APP}-primary`]]) {
+                assert.ok(["same", "update"].includes(opOf(type, name)), `${c.id}: the plan has ${opOf(type, name)} for ${name}: ${JSON.stringify(plan.filter((s) => s.op !== "same"))}`);
+            }
+            const events = (await releaseEvents()).length;
+            const r = await stack.up([], { onOutput: log });
+            assert.strictEqual(r.code, 0, `${c.id}: the up failed:\n${r.out.slice(-4000)}`);
+            timings[`input-${c.id}`] = r.ms;
+            const later = (await releaseEvents()).slice(events);
+            assert.deepStrictEqual(later.filter((m) => /^(New revision detected|Initialization done|Copying)/.test(m)), [], `${c.id}: a release or an initialization ran`);
+            const p = await readPrimary();
+            assert.deepStrictEqual({ uid: p.uid, template: p.template }, { uid: primary0.uid, template: primary0.template }, `${c.id}: the primary Deployment was re-created or its template changed`);
+            assert.strictEqual(p.replicas, c.primaryReplicas, `${c.id}: primary replicas`);
+            assert.strictEqual(await canaryWeight(), 0);
+            assert.strictEqual((await podinfo("canary")).replicas, 0);
+            const inputs = (await stateInputs()).get(RELEASE);
+            assert.ok(inputs !== undefined && c.stored(inputs), `${c.id}: the release's stored inputs do not hold the change: ${JSON.stringify(inputs)?.slice(0, 2000)}`);
+            measured.push(`${c.id} ${(r.ms / 1000).toFixed(1)}s`);
+        }
+        assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.8"), replicas: 2, ready: 2 });
+        await assertConsistent();
+
+        // a new app name is a new app (ingressName follows it): the preview says so, the old app is not re-created in place
+        stack.setConfig({ "canary:appName": "podinfo2" });
+        const renamed = await stack.run(["preview"]);
+        const renamedPlan = await stack.plan();
+        stack.setConfig({ "canary:appName": undefined });
+        assert.strictEqual(renamed.code, 0, renamed.out.slice(-3000));
+        assert.match(renamed.out, /warning: podinfo2\.test is a new app in this stack: its primary takes the template without analysis .* If it is an app renamed by canary:appName, the old name's Deployments, routing objects and release status are deleted by this up/);
+        assert.strictEqual(renamedPlan.find((s) => s.type === "kubernetes:apps/v1:Deployment" && s.name === `${APP}-primary`)?.op, "delete");
+        assert.strictEqual(renamedPlan.find((s) => s.type === "kubernetes:apps/v1:Deployment" && s.name === "podinfo2-primary")?.op, "create");
+
+        // another routing provider is an update of the same app (the template gains the mesh's annotation: analysed), the primary is not replaced
+        stack.setConfig({ "canary:routing": "linkerd" });
+        const meshPlan = await stack.plan();
+        stack.setConfig({ "canary:routing": undefined });
+        const meshOp = (type: string, name: string) => meshPlan.find((s) => s.type === type && s.name === name)?.op;
+        assert.strictEqual(meshOp("pulumi-nodejs:dynamic/canary:CanaryRelease", `${APP}-release`), "update", JSON.stringify(meshPlan.filter((s) => s.op !== "same")));
+        assert.ok(["same", "update"].includes(meshOp("kubernetes:apps/v1:Deployment", `${APP}-primary`) ?? "absent"), JSON.stringify(meshPlan.filter((s) => s.op !== "same")));
+        log(`\ninput changes, each alone (no release, primary template and object kept): ${measured.join(", ")}\n`);
+    });
+
     /** The kubeconfig's secrets: each user's key, token, password (and the decoded key's body line). */
     function kubeconfigSecrets(kubeconfig: string): string[] {
         const users = ((YAML.parse(kubeconfig) as { users?: { user?: Record<string, string> }[] }).users ?? []).map((u) => u.user ?? {});
@@ -553,7 +653,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         return [...values, ...pemLines];
     }
 
-    it("(10) a webhook URL carrying a token and the kubeconfig, set as secrets, are in clear nowhere: state, stack export, ConfigMaps, Events, CLI output", async function () {
+    it("(11) a webhook URL carrying a token and the kubeconfig, set as secrets, are in clear nowhere: state, stack export, ConfigMaps, Events, CLI output", async function () {
         const token = `tok${crypto.randomBytes(16).toString("hex")}`;
         const secrets = { "webhook token": [token], kubeconfig: kubeconfigSecrets(e2eEnv().kubeconfig) };
         assert.ok(secrets.kubeconfig.length > 0, "the run's kubeconfig holds no key, token or password: nothing to look for");
@@ -619,7 +719,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         }
     });
 
-    it("(11) destroy removes every object: the release's, the app's and the infrastructure's", async function () {
+    it("(12) destroy removes every object: the release's, the app's and the infrastructure's", async function () {
         const r = await stack.destroy({ onOutput: log });
         timings.destroy = r.ms;
         assert.strictEqual(r.code, 0, `destroy failed:\n${r.out.slice(-4000)}`);

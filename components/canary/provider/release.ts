@@ -3,7 +3,8 @@
 // functions directly with fake seams (seams.ts `useSeams`).
 //
 // Lifecycle (DESIGN.md "The release graph"):
-//   check   validate every input, pure (runs during preview)
+//   check   validate every input, pure (runs during preview); a creation warns that it is a
+//           first deployment (checkReleaseLive)
 //   diff    a release only when the revision changes; analysis-only changes are no change,
 //           unless the cluster holds an unfinished release (diffReleaseLive, one read). A new
 //           routing (provider, linkerdRoute, ingressName) is an update of the same app; a new
@@ -41,6 +42,19 @@ engineWatch();
 export function checkRelease(_olds: unknown, news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
     const problems: Problem[] = validateReleaseInputs(news);
     return { inputs: news, failures: problems.map((p) => ({ property: p.property, reason: p.reason })) };
+}
+
+/**
+ * checkRelease, plus a warning when the release is new to the stack (no recorded inputs): a
+ * first deployment, whose primary takes the template without analysis. A new `canary:appName`
+ * is such a creation (the app's resources are named after it), so the preview says it here;
+ * a new namespace is a change of the same resource, which diffReleaseLive warns about.
+ */
+export async function checkReleaseLive(olds: Record<string, unknown> | undefined, news: Record<string, unknown>): Promise<{ inputs: Record<string, unknown>; failures: CheckFailure[] }> {
+    const checked = checkRelease(olds, news);
+    const target = news.target as Partial<Target> | undefined;
+    if (checked.failures.length === 0 && Object.keys(olds ?? {}).length === 0 && target !== undefined) await warn(firstDeploymentWarning(target));
+    return checked;
 }
 
 /** Properties whose change starts a release; every other input is stored without one. */
@@ -94,6 +108,14 @@ function newAppWarning(from: Target, to: unknown): string {
     return `${from.name}.${from.namespace} becomes ${shown}: that is a new app, not a release. Its Deployments are created ` +
         `anew and its primary takes the template without analysis (a first deployment); ${from.name}.${from.namespace}'s ` +
         `Deployments, routing objects and release status are deleted. To release a new template, keep the app's name and namespace`;
+}
+
+/** What `pulumi preview` and `pulumi up` say when a release is created. */
+function firstDeploymentWarning(t: Partial<Target>): string {
+    const app = t.name === undefined || t.namespace === undefined || String(t.name) === UNKNOWN ? "an app whose name is known after this up" : `${t.name}.${t.namespace}`;
+    return `${app} is a new app in this stack: its primary takes the template without analysis (a first deployment, ` +
+        `"Initialization done!"). If it is an app renamed by canary:appName, the old name's Deployments, routing objects ` +
+        `and release status are deleted by this up: that is a new app, not a release`;
 }
 
 /**

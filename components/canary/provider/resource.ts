@@ -33,7 +33,7 @@ export function load(modulePath: string, ts: typeof TS): any { // eslint-disable
 
 export const releaseProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds, news) {
-        return load(RELEASE_MODULE, TS).checkRelease(olds, news);
+        return load(RELEASE_MODULE, TS).checkReleaseLive(olds, news);
     },
     async diff(id, olds, news) {
         return load(RELEASE_MODULE, TS).diffReleaseLive(id, olds, news);

@@ -2,7 +2,7 @@
 // progress lines, what a release without a new revision stores, and each unfinished state.
 import { strict as assert } from "assert";
 import { AnalysisSpec, ReleaseState } from "../../../components/canary/engine/types";
-import { createRelease, deleteRelease, diffRelease, diffReleaseLive, failedRelease, readRelease, runDeadlineSeconds, updateRelease } from "../../../components/canary/provider/release";
+import { checkReleaseLive, createRelease, deleteRelease, diffRelease, diffReleaseLive, failedRelease, readRelease, runDeadlineSeconds, updateRelease } from "../../../components/canary/provider/release";
 import { SeamInputs, useSeams } from "../../../components/canary/provider/seams";
 import { ReleaseInputs, ReleaseOutputs } from "../../../components/canary/provider/types";
 import { UNKNOWN } from "../../../components/canary/provider/validate";
@@ -291,6 +291,26 @@ describe("CanaryRelease provider: exact values", () => {
         assert.deepEqual(written, [
             "warning: podinfo.test becomes web.prod: that is a new app, not a release. Its Deployments are created anew and its primary takes the template without analysis (a first deployment); podinfo.test's Deployments, routing objects and release status are deleted. To release a new template, keep the app's name and namespace\n",
             "warning: podinfo.test becomes a name or namespace known after this up: that is a new app, not a release. Its Deployments are created anew and its primary takes the template without analysis (a first deployment); podinfo.test's Deployments, routing objects and release status are deleted. To release a new template, keep the app's name and namespace\n",
+        ]);
+    });
+
+    it("a creation (a first deployment, or an app renamed by canary:appName) warns that the primary takes the template without analysis; a checked update or a refused input does not", async () => {
+        const olds = await created();
+        const written: string[] = [];
+        const write = process.stderr.write;
+        process.stderr.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
+        try {
+            await checkReleaseLive({}, { ...inputs(), target: { name: "web", namespace: "test" } } as unknown as Record<string, unknown>);
+            await checkReleaseLive(undefined, { ...inputs(), target: { name: UNKNOWN, namespace: "test" } } as unknown as Record<string, unknown>);
+            await checkReleaseLive(olds as unknown as Record<string, unknown>, inputs() as unknown as Record<string, unknown>);
+            const refused = await checkReleaseLive({}, { ...inputs(), canaryReplicas: 0 } as unknown as Record<string, unknown>);
+            assert.equal(refused.failures.length, 1);
+        } finally {
+            process.stderr.write = write;
+        }
+        assert.deepEqual(written, [
+            "warning: web.test is a new app in this stack: its primary takes the template without analysis (a first deployment, \"Initialization done!\"). If it is an app renamed by canary:appName, the old name's Deployments, routing objects and release status are deleted by this up: that is a new app, not a release\n",
+            "warning: an app whose name is known after this up is a new app in this stack: its primary takes the template without analysis (a first deployment, \"Initialization done!\"). If it is an app renamed by canary:appName, the old name's Deployments, routing objects and release status are deleted by this up: that is a new app, not a release\n",
         ]);
     });
 
