@@ -7,6 +7,7 @@
 import { createHash } from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { Alert } from "./canary/alerts/types";
 import { AnalysisSpec } from "./canary/engine/types";
 import { REVISION_ANNOTATION } from "./canary/kube/api";
 import { CanaryFinalize, CanaryRelease } from "./canary/provider/resource";
@@ -53,6 +54,8 @@ export interface CanaryAppArgs {
     readonly checksumData?: pulumi.Input<Record<string, string>>[];
     /** How long finalization waits for the primary. Default 300 s. */
     readonly readyTimeoutSeconds?: number;
+    /** Where the release's moments are sent; pass a secret Output (the addresses carry tokens). Default none. */
+    readonly alerts?: pulumi.Input<Alert[]>;
 }
 
 /** Deterministic JSON (sorted keys) so the revision does not depend on key order. */
@@ -176,6 +179,7 @@ export class CanaryApp extends pulumi.ComponentResource {
             kubeContext: args.kubeContext,
             canaryReplicas: replicas,
             retry: args.retry ?? false,
+            ...(args.alerts === undefined ? {} : { alerts: args.alerts }),
         }, { ...parent, dependsOn: [this.canary, this.services.apex, this.services.primary, this.services.canary, ...(this.ingress === undefined ? [] : [this.ingress])] });
 
         // nothing reaches the primary without passing the release (invariant 2)
@@ -192,6 +196,7 @@ export class CanaryApp extends pulumi.ComponentResource {
             kubeconfig: args.kubeconfig,
             kubeContext: args.kubeContext,
             readyTimeoutSeconds: args.readyTimeoutSeconds ?? 300,
+            ...(args.alerts === undefined ? {} : { alerts: args.alerts }),
         }, { ...parent, dependsOn: [this.primary] });
         // after finalization, not the release's promotion-time values (which still show the last canary weight)
         this.phase = this.finalize.finalPhase;

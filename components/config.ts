@@ -8,6 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { ALERT_PROVIDER_TYPES, ALERT_SEVERITIES, Alert, AlertProvider, AlertSeverity } from "./canary/alerts/types";
 import { AnalysisSpec, MatchCondition, MetricCheck, Webhook, HookType } from "./canary/engine/types";
 import { LinkerdRoute, MetricsServer, Routing } from "./canary/provider/types";
 import { validateAnalysis, validateMetricsServer } from "./canary/provider/validate";
@@ -47,6 +48,8 @@ export interface ReleaseConfig {
      */
     readonly secretAnalysis: boolean;
     readonly metricsServer: MetricsServer;
+    /** `analysis.alerts[]` with their `canary:alertProviders` resolved; a secret (the addresses carry tokens). */
+    readonly alerts?: pulumi.Output<Alert[]>;
 }
 
 /**
@@ -141,6 +144,8 @@ export interface AnalysisConfig {
         name: string; type?: string; url: string; timeout?: string; retries?: number;
         metadata?: Record<string, string>;
     }[];
+    /** Flagger's alerts: each sends the release's moments at its severity or above to a provider of canary:alertProviders. */
+    readonly alerts?: { name: string; severity?: string; providerRef: { name: string } }[];
 }
 
 /** Defaults of every key; Pulumi.yaml declares the same ones. */
@@ -183,7 +188,10 @@ export const DEFAULTS = {
             { name: "request-duration", thresholdRange: { max: 500 }, interval: "1m" },
         ],
         webhooks: [],
+        alerts: [],
     } as AnalysisConfig,
+    /** Alert providers by name: {type, address, channel, username}; set as a secret. */
+    alertProviders: {} as Record<string, AlertProvider>,
 } as const;
 
 /** Metric webhook defaults (Flagger: type rollout; our per-attempt timeout). */
@@ -233,6 +241,9 @@ const KNOWN_KEYS = {
     match: ["headers", "cookie"],
     headerCondition: ["exact", "regex"],
     metricsServer: ["url", "service", "namespace", "port"],
+    alert: ["name", "severity", "providerRef"],
+    providerRef: ["name"],
+    alertProvider: ["type", "address", "channel", "username"],
 } as const;
 
 /** Reports each key of `obj` (at `key`) not in `known`, with the closest known one as a hint. */
@@ -367,6 +378,80 @@ function toAnalysisSpec(p: Problems, raw: AnalysisConfig): AnalysisSpec {
     };
 }
 
+/**
+ * canary:alertProviders: {NAME: {type, address, channel, username}}, set as a secret (every
+ * address carries its chat's token): no problem shows a value of it but the type.
+ */
+function alertProviders(p: Problems, c: ConfigSource): Record<string, AlertProvider> {
+    let raw: unknown;
+    try {
+        raw = c.getObject<unknown>("alertProviders") ?? DEFAULTS.alertProviders;
+    } catch {
+        raw = undefined;
+    }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        p.list.push("canary:alertProviders: must be an object of {NAME: {type, address}}, got another value (not shown: a secret)");
+        return {};
+    }
+    const entries = Object.entries(raw as Record<string, unknown>);
+    if (entries.length > 0 && !c.isSecret("alertProviders")) {
+        p.list.push("canary:alertProviders: must be set as a secret (its addresses carry tokens: pulumi config set --secret --path 'canary:alertProviders.NAME.address' URL), got a plaintext value (not shown)");
+    }
+    const providers: Record<string, AlertProvider> = {};
+    for (const [name, v] of entries) {
+        const key = `alertProviders.${name}`;
+        if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) p.add(key, "the name must be a DNS-1123 label", name);
+        if (typeof v !== "object" || v === null || Array.isArray(v)) {
+            p.list.push(`canary:${key}: must be {type, address, channel, username}, got another value (not shown: a secret)`);
+            continue;
+        }
+        const o = v as Record<string, unknown>;
+        for (const k of Object.keys(o)) if (!(KNOWN_KEYS.alertProvider as readonly string[]).includes(k)) p.list.push(`canary:${key}.${k}: unknown key${hint(k, KNOWN_KEYS.alertProvider)}, got a secret value (not shown)`);
+        if (!(ALERT_PROVIDER_TYPES as readonly unknown[]).includes(o.type)) p.add(`${key}.type`, `must be one of ${ALERT_PROVIDER_TYPES.join(", ")}`, o.type);
+        if (typeof o.address !== "string" || !/^https?:\/\/[^\s/]+/.test(o.address) || !URL.canParse(o.address)) {
+            p.list.push(`canary:${key}.address: must be an http:// or https:// URL, got ${o.address === undefined ? "nothing" : "another value (not shown: a secret)"}`);
+        }
+        for (const k of ["channel", "username"] as const) if (o[k] !== undefined && (typeof o[k] !== "string" || o[k] === "")) p.add(`${key}.${k}`, "must be a non-empty string", o[k]);
+        providers[name] = {
+            type: o.type as AlertProvider["type"], address: o.address as string,
+            ...(typeof o.channel === "string" ? { channel: o.channel } : {}), ...(typeof o.username === "string" ? { username: o.username } : {}),
+        };
+    }
+    return providers;
+}
+
+/** analysis.alerts[], each {name, severity (default info), providerRef: {name}} naming a provider of canary:alertProviders. */
+function resolveAlerts(p: Problems, raw: AnalysisConfig, providers: Record<string, AlertProvider>): Alert[] {
+    const list = raw.alerts ?? [];
+    if (!Array.isArray(list)) {
+        p.add("analysis.alerts", "must be a list of {name, severity, providerRef: {name}}", list);
+        return [];
+    }
+    const names = new Set<string>();
+    return list.flatMap((a, i): Alert[] => {
+        const key = `analysis.alerts[${i}]`;
+        if (typeof a !== "object" || a === null || Array.isArray(a)) {
+            p.add(key, "must be {name, severity, providerRef: {name}}", a);
+            return [];
+        }
+        unknownKeys(p, key, a, KNOWN_KEYS.alert);
+        unknownKeys(p, `${key}.providerRef`, a.providerRef, KNOWN_KEYS.providerRef);
+        if (typeof a.name !== "string" || a.name === "") p.add(`${key}.name`, "must be a non-empty string", a.name);
+        else if (names.has(a.name)) p.add(`${key}.name`, "must be unique among alerts", a.name);
+        else names.add(a.name);
+        const severity = a.severity ?? "info";
+        if (!(ALERT_SEVERITIES as readonly string[]).includes(severity)) p.add(`${key}.severity`, `must be one of ${ALERT_SEVERITIES.join(", ")}`, severity);
+        const ref = a.providerRef?.name;
+        const provider = typeof ref === "string" ? providers[ref] : undefined;
+        if (provider === undefined) {
+            const known = Object.keys(providers);
+            p.add(`${key}.providerRef.name`, `must name a provider of canary:alertProviders (${known.length === 0 ? "none is set" : `set: ${known.join(", ")}`})`, ref);
+            return [];
+        }
+        return [{ name: a.name, severity: severity as AlertSeverity, provider }];
+    });
+}
+
 /** canary:metricsServer: a URL string, or {service, namespace, port} (checked by the provider's own validator). */
 function metricsServer(p: Problems, c: ConfigSource): MetricsServer {
     const text = c.get("metricsServer");
@@ -495,12 +580,14 @@ export function readStackConfig(c: ConfigSource, opts: ReadOptions = {}): StackC
         p.list.push(`canary:${text}`);
     }
 
+    const alerts = resolveAlerts(p, rawAnalysis, alertProviders(p, c));
     const release: ReleaseConfig = {
         enabled: bool(p, c, "releaseEnabled", DEFAULTS.releaseEnabled),
         retry: bool(p, c, "retry", DEFAULTS.retry),
         analysis,
         secretAnalysis: c.isSecret("analysis"),
         metricsServer: metricsServer(p, c),
+        ...(alerts.length === 0 ? {} : { alerts: pulumi.secret(alerts) }),
     };
 
     const cfg: StackConfig = {

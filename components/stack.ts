@@ -71,6 +71,7 @@ export function deployStack(cfg: StackConfig): StackOutputs {
         kubeconfig: cfg.kubeconfig,
         kubeContext: context,
         retry: cfg.release.retry,
+        ...(cfg.release.alerts === undefined ? {} : { alerts: cfg.release.alerts }),
         releaseEnabled: cfg.release.enabled,
         podAnnotations: meshAnnotations(cfg),
     }, { ...appOpts, dependsOn: [namespace, ...(loadtester === undefined ? [] : [loadtester])] });

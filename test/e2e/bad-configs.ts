@@ -47,6 +47,10 @@ export const BAD_CONFIGS: readonly BadConfig[] = [
     // unknown keys: a typo must not pass as the default
     { name: "unknown top-level key", config: { imgae: "ghcr.io/stefanprodan/podinfo:6.5.4" }, error: 'canary:imgae: unknown key (did you mean canary:image?), got "ghcr.io/stefanprodan/podinfo:6.5.4"' },
     { name: "top-level key in the wrong case", config: { Routing: "istio" }, error: 'canary:Routing: unknown key (did you mean canary:routing?), got "istio"' },
+    { name: "alert providers in plaintext", config: { alertProviders: { chat: { type: "slack", address: "https://hooks.slack.com/services/T0/B0/x" } } }, error: "canary:alertProviders: must be set as a secret (its addresses carry tokens: pulumi config set --secret --path 'canary:alertProviders.NAME.address' URL), got a plaintext value (not shown)" },
+    { name: "alert naming no provider", config: { analysis: { alerts: [{ name: "chat", providerRef: { name: "chat" } }] } }, error: 'canary:analysis.alerts[0].providerRef.name: must name a provider of canary:alertProviders (none is set), got "chat"' },
+    { name: "alert severity unknown", config: { analysis: { alerts: [{ name: "chat", severity: "critical", providerRef: { name: "chat" } }] } }, error: 'canary:analysis.alerts[0].severity: must be one of info, warn, error, got "critical"' },
+    { name: "alert key misspelt", config: { analysis: { alerts: [{ name: "chat", severty: "warn", providerRef: { name: "chat" } }] } }, error: 'canary:analysis.alerts[0].severty: unknown key (did you mean severity?), got "warn"' },
     { name: "unknown secret key", secrets: { kubeconfg: "apiVersion: v1\n" }, error: "canary:kubeconfg: unknown key (did you mean canary:kubeconfig?), got a secret value (not shown)" },
     { name: "unknown analysis key", config: { analysis: { stepweight: 5 } }, error: "canary:analysis.stepweight: unknown key (did you mean stepWeight?), got 5" },
     { name: "unknown metric key", config: metric({ treshold: 99 }), error: "canary:analysis.metrics[0].treshold: unknown key, got 99" },

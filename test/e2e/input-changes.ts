@@ -44,6 +44,7 @@ export const RELEASE_INPUT_ROWS = {
     kubeContext: row("kept", "(10) kubeContext", "canary:kubeContext (that other context, same cluster and user)"),
     canaryReplicas: row("kept", "(10) replicas", "canary:replicas 2 -> 3 (the primary's replicas follow; its template does not change)"),
     retry: row("kept", "(10) retry", "canary:retry true"),
+    alerts: row("kept", "(10) alerts", "canary:alertProviders (a secret) and analysis.alerts naming one; (11) runs releases with it"),
 } as const satisfies Record<keyof ReleaseInputs, InputRow>;
 
 export const FINALIZE_INPUT_ROWS = {
@@ -57,4 +58,5 @@ export const FINALIZE_INPUT_ROWS = {
     kubeconfig: RELEASE_INPUT_ROWS.kubeconfig,
     kubeContext: RELEASE_INPUT_ROWS.kubeContext,
     readyTimeoutSeconds: row("kept", "unit: diffFinalize", "none: a CanaryApp argument (default 300), not stack config"),
+    alerts: RELEASE_INPUT_ROWS.alerts,
 } as const satisfies Record<keyof FinalizeInputs, InputRow>;

@@ -14,6 +14,8 @@
 import * as assert from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as http from "http";
+import { AddressInfo } from "net";
 import * as path from "path";
 import * as k8s from "@kubernetes/client-node";
 import * as YAML from "yaml";
@@ -581,12 +583,20 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
             { id: "kubeContext", apply: set({ "canary:kubeContext": "e2e-alias" }), stored: (i) => i.kubeContext === "e2e-alias", primaryReplicas: 2 },
             { id: "replicas", apply: set({ "canary:replicas": 3 }), stored: (i) => i.canaryReplicas === 3, primaryReplicas: 3 },
             {
+                id: "alerts", primaryReplicas: 3,
+                apply: async () => {
+                    stack.setConfig({ "canary:analysis": { ...analysis({ threshold: 3 }), alerts: [{ name: "chat", severity: "warn", providerRef: { name: "chat" } }] }, "canary:alertProviders": { chat: { type: "webhook" } } });
+                    await stack.setSecret("canary:alertProviders.chat.address", "http://127.0.0.1:9/alerts", { path: true });
+                },
+                stored: (i) => JSON.stringify(i.alerts) === JSON.stringify([{ name: "chat", severity: "warn", provider: { type: "webhook", address: "http://127.0.0.1:9/alerts" } }]),
+            },
+            {
                 id: "all back", primaryReplicas: 2,
                 apply: async () => {
-                    stack.setConfig({ "canary:analysis": analysis(), "canary:retry": undefined, "canary:metricsServer": dp.prometheusUrl, "canary:kubeContext": currentContext(env.kubeconfig), "canary:replicas": undefined });
+                    stack.setConfig({ "canary:analysis": analysis(), "canary:alertProviders": undefined, "canary:retry": undefined, "canary:metricsServer": dp.prometheusUrl, "canary:kubeContext": currentContext(env.kubeconfig), "canary:replicas": undefined });
                     await stack.setSecret("canary:kubeconfig", env.kubeconfig);
                 },
-                stored: (i) => (i.analysis as { threshold: number }).threshold === 2 && i.retry === false && i.kubeContext === currentContext(env.kubeconfig) && i.canaryReplicas === 2 && !String(i.kubeconfig).includes("e2e-alias"),
+                stored: (i) => (i.analysis as { threshold: number }).threshold === 2 && i.alerts === undefined && i.retry === false && i.kubeContext === currentContext(env.kubeconfig) && i.canaryReplicas === 2 && !String(i.kubeconfig).includes("e2e-alias"),
             },
         ];
         // every input the table says this scenario changes has its row here
@@ -653,69 +663,111 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         return [...values, ...pemLines];
     }
 
-    it("(11) a webhook URL carrying a token and the kubeconfig, set as secrets, are in clear nowhere: state, stack export, ConfigMaps, Events, CLI output", async function () {
+    it("(11) a webhook URL and an alert address carrying tokens and the kubeconfig, set as secrets, are in clear nowhere: state, stack export, ConfigMaps, Events, CLI output; the alerts arrive", async function () {
         const token = `tok${crypto.randomBytes(16).toString("hex")}`;
-        const secrets = { "webhook token": [token], kubeconfig: kubeconfigSecrets(e2eEnv().kubeconfig) };
+        const alertToken = `alert${crypto.randomBytes(16).toString("hex")}`;
+        const secrets = { "webhook token": [token], "alert address token": [alertToken], kubeconfig: kubeconfigSecrets(e2eEnv().kubeconfig) };
         assert.ok(secrets.kubeconfig.length > 0, "the run's kubeconfig holds no key, token or password: nothing to look for");
         const cli: string[] = [];
         const callsBefore = dp.loadtester.calls.length;
-        /** The plain analysis, then each webhook's URL (pre-rollout, rollout) replaced by a secret carrying the token. */
+        // a chat's incoming webhook: a generic JSON alert receiver on 127.0.0.1, its path the secret
+        const alerts: { path: string; body: { severity: string; message: string; fields: Record<string, string> } }[] = [];
+        const receiver = http.createServer((req, res) => {
+            let raw = "";
+            req.on("data", (c) => (raw += c));
+            req.on("end", () => {
+                alerts.push({ path: req.url ?? "", body: JSON.parse(raw) });
+                res.writeHead(200).end("ok");
+            });
+        });
+        await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+        const alertAddress = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts/${alertToken}`;
+        /** The plain analysis with an alert, then each webhook's URL (pre-rollout, rollout) and the alert address replaced by secrets carrying the tokens. */
         async function configure(tag: string, paths: [string, string]): Promise<void> {
-            stack.setConfig({ "canary:image": image(tag), "canary:retry": undefined, "canary:analysis": analysis() });
+            stack.setConfig({
+                "canary:image": image(tag), "canary:retry": undefined, "canary:alertProviders": { chat: { type: "webhook" } },
+                "canary:analysis": { ...analysis(), alerts: [{ name: "chat", severity: "info", providerRef: { name: "chat" } }] },
+            });
             for (const [i, p] of paths.entries()) {
                 await stack.setSecret(`canary:analysis.webhooks[${i}].url`, `${dp.loadtesterUrl}${p}?token=${token}`, { path: true });
             }
-            assert.ok(!fs.readFileSync(stack.file, "utf8").includes(token), "the token is in clear in the stack file");
+            await stack.setSecret("canary:alertProviders.chat.address", alertAddress, { path: true });
+            const file = fs.readFileSync(stack.file, "utf8");
+            assert.ok(!file.includes(token) && !file.includes(alertToken), "a token is in clear in the stack file");
         }
+        try {
 
-        await configure("6.5.6", ["/", "/"]);
-        const good = await stack.up([], { onOutput: log });
-        cli.push(good.out);
-        assert.strictEqual(good.code, 0, `pulumi up of 6.5.6 failed:\n${good.out.slice(-4000)}`);
-        assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.6"), replicas: 2, ready: 2 });
+            await configure("6.5.6", ["/", "/"]);
+            const good = await stack.up([], { onOutput: log });
+            cli.push(good.out);
+            assert.strictEqual(good.code, 0, `pulumi up of 6.5.6 failed:\n${good.out.slice(-4000)}`);
+            assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.6"), replicas: 2, ready: 2 });
 
-        // a release that fails: its pre-rollout hook posts to a path the loadtester does not
-        // serve, and the 404 echoes the request URL, token included
-        await configure("6.5.3", ["/missing", "/"]);
-        const bad = await stack.up([], { onOutput: log });
-        cli.push(bad.out);
-        assert.notStrictEqual(bad.code, 0, "the up with a failing pre-rollout hook succeeded");
-        assert.match(bad.out, /webhook "acceptance-test" \(pre-rollout\) POST http:\/\/127\.0\.0\.1:\d+\/…: status 404: unknown path \/missing\?token=…/);
-        assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.6"), replicas: 2, ready: 2 });
-        assert.strictEqual(await canaryWeight(), 0);
+            // a release that fails: its pre-rollout hook posts to a path the loadtester does not
+            // serve, and the 404 echoes the request URL, token included
+            await configure("6.5.3", ["/missing", "/"]);
+            const bad = await stack.up([], { onOutput: log });
+            cli.push(bad.out);
+            assert.notStrictEqual(bad.code, 0, "the up with a failing pre-rollout hook succeeded");
+            assert.match(bad.out, /webhook "acceptance-test" \(pre-rollout\) POST http:\/\/127\.0\.0\.1:\d+\/…: status 404: unknown path \/missing\?token=…/);
+            assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.6"), replicas: 2, ready: 2 });
+            assert.strictEqual(await canaryWeight(), 0);
 
-        // the secret URLs were used: the token reached the hooks
-        const calls = dp.loadtester.calls.slice(callsBefore).filter((c) => c.query === `?token=${token}`);
-        assert.deepStrictEqual([...new Set(calls.map((c) => `${c.path} ${c.status}`))].sort(), ["/ 200", "/missing 404"]);
+            // the alerts of both releases, in order, at the secret address: start (with the facts) and promotion, then start, the halt, the rollback
+            assert.ok(alerts.every((a) => a.path === `/alerts/${alertToken}`), JSON.stringify(alerts.map((a) => a.path)));
+            const said = alerts.map((a) => `${a.body.severity}: ${a.body.message}`);
+            const expected = [/^info: New revision detected! Scaling up podinfo\.test$/, /^info: Promotion completed! Scaling down podinfo\.test$/,
+                /^info: New revision detected! Scaling up podinfo\.test$/, /^warn: Halt podinfo\.test advancement pre-rollout check failed: /, /^error: Rolling back podinfo\.test failed checks threshold reached 2$/];
+            let at = 0;
+            for (const line of said) if (at < expected.length && expected[at].test(line)) at++;
+            if (at < expected.length) assert.fail(`alerts received: ${JSON.stringify(said, null, 1)}; missing from ${expected[at]}`);
+            assert.deepStrictEqual(Object.keys(alerts[0].body.fields), ["Target", "Failed checks threshold", "Progress deadline", "Traffic routing"]);
 
-        cli.push((await stack.mustRun(["stack", "output", "--json"])).out);
-        const places: Record<string, string> = {
-            "the state file": checkpoint(),
-            "pulumi stack export": (await stack.mustRun(["stack", "export"])).out,
-            "the cluster's ConfigMaps": JSON.stringify((await k.core.listConfigMapForAllNamespaces()).items),
-            "the cluster's Events": JSON.stringify((await k.core.listEventForAllNamespaces()).items),
-            "the CLI's output": cli.join("\n"),
-        };
-        const found: string[] = [];
-        for (const [place, text] of Object.entries(places)) {
-            for (const [what, values] of Object.entries(secrets)) {
-                if (values.some((v) => text.includes(v))) found.push(`${what} in ${place}`);
+            // the secret URLs were used: the token reached the hooks
+            const calls = dp.loadtester.calls.slice(callsBefore).filter((c) => c.query === `?token=${token}`);
+            assert.deepStrictEqual([...new Set(calls.map((c) => `${c.path} ${c.status}`))].sort(), ["/ 200", "/missing 404"]);
+
+            cli.push((await stack.mustRun(["stack", "output", "--json"])).out);
+            const places: Record<string, string> = {
+                "the state file": checkpoint(),
+                "pulumi stack export": (await stack.mustRun(["stack", "export"])).out,
+                "the cluster's ConfigMaps": JSON.stringify((await k.core.listConfigMapForAllNamespaces()).items),
+                "the cluster's Events": JSON.stringify((await k.core.listEventForAllNamespaces()).items),
+                "the CLI's output": cli.join("\n"),
+            };
+            const found: string[] = [];
+            for (const [place, text] of Object.entries(places)) {
+                for (const [what, values] of Object.entries(secrets)) {
+                    if (values.some((v) => text.includes(v))) found.push(`${what} in ${place}`);
+                }
             }
-        }
-        const swept = Object.values(secrets).flat().length;
-        log(`secrets: ${swept} values swept in ${Object.keys(places).length} places, ${found.length} found in clear\n`);
-        assert.deepStrictEqual(found, []);
+            const swept = Object.values(secrets).flat().length;
+            log(`secrets: ${swept} values swept in ${Object.keys(places).length} places, ${found.length} found in clear\n`);
+            assert.deepStrictEqual(found, []);
 
-        // the analysis (the webhook URLs) is kept encrypted in state: the release's and the finalizer's, inputs and outputs
-        const deployment = (JSON.parse(places["pulumi stack export"]) as { deployment: { resources: { urn: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[] } }).deployment;
-        const holders = deployment.resources.filter((r) => r.inputs?.analysis !== undefined);
-        assert.strictEqual(holders.length, 2, `expected the release and the finalizer to hold the analysis: ${holders.map((r) => r.urn).join(" ")}`);
-        const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-        for (const r of holders) {
-            for (const [side, props] of [["inputs", r.inputs], ["outputs", r.outputs]] as const) {
-                const a = props?.analysis as Record<string, unknown> | undefined;
-                if (a !== undefined) assert.strictEqual(a[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", `${r.urn} ${side}.analysis is not a secret`);
+            // the analysis (the webhook URLs) is kept encrypted in state: the release's and the finalizer's, inputs and outputs
+            const deployment = (JSON.parse(places["pulumi stack export"]) as { deployment: { resources: { urn: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[] } }).deployment;
+            const holders = deployment.resources.filter((r) => r.inputs?.analysis !== undefined);
+            assert.strictEqual(holders.length, 2, `expected the release and the finalizer to hold the analysis: ${holders.map((r) => r.urn).join(" ")}`);
+            const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+            for (const r of holders) {
+                for (const [side, props] of [["inputs", r.inputs], ["outputs", r.outputs]] as const) {
+                    const a = props?.analysis as Record<string, unknown> | undefined;
+                    if (a !== undefined) assert.strictEqual(a[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", `${r.urn} ${side}.analysis is not a secret`);
+                }
             }
+            // and the alerts (their addresses)
+            const alerting = deployment.resources.filter((r) => r.inputs?.alerts !== undefined);
+            assert.strictEqual(alerting.length, 2, `expected the release and the finalizer to hold the alerts: ${alerting.map((r) => r.urn).join(" ")}`);
+            for (const r of alerting) {
+                for (const [side, props] of [["inputs", r.inputs], ["outputs", r.outputs]] as const) {
+                    const a = props?.alerts as Record<string, unknown> | undefined;
+                    if (a !== undefined) assert.strictEqual(a[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", `${r.urn} ${side}.alerts is not a secret`);
+                }
+            }
+        } finally {
+            receiver.close();
+            stack.setConfig({ "canary:alertProviders": undefined, "canary:analysis": analysis() });
         }
     });
 

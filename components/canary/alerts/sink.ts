@@ -7,8 +7,10 @@
 //   error  a rollback (threshold reached, manual, interrupted, abandoned, progress deadline)
 // Severity is a floor, as Flagger documents it: `warn` receives warn and error, `error` only
 // errors (Flagger's code sends warn messages to `error` alerts and error messages not to `warn`
-// ones). A failed alert is logged and never fails the release.
-import { Target } from "../engine/types";
+// ones). A failed alert is logged and never fails the release, nor holds it: sends run in the
+// background (a chat that hangs costs its timeout once, at the end), and flush() waits for them
+// before the provider answers the engine, which may stop the process after that.
+import { AnalysisSpec, Target } from "../engine/types";
 import { msg } from "../engine/messages";
 import { EventSink, ReleaseEvent } from "../events/sink";
 import { AlertNotifier } from "./notifier";
@@ -23,6 +25,19 @@ export function alertSeverity(target: Target, event: ReleaseEvent): AlertSeverit
     return undefined;
 }
 
+/** The facts sent with a new revision, as Flagger's alert metadata. */
+export function analysisFields(target: Target, a: AnalysisSpec): AlertField[] {
+    const routing = a.iterations > 0 ? (a.match.length > 0 ? "A/B Testing" : "Blue/Green")
+        : a.stepWeights.length > 0 ? `Weight steps: ${a.stepWeights.join(",")} max: ${a.stepWeights[a.stepWeights.length - 1]}`
+            : `Weight step: ${a.stepWeight} max: ${a.maxWeight}`;
+    return [
+        { name: "Target", value: `Deployment/${target.name}.${target.namespace}` },
+        { name: "Failed checks threshold", value: String(a.threshold) },
+        { name: "Progress deadline", value: `${a.progressDeadlineSeconds}s` },
+        { name: "Traffic routing", value: routing },
+    ];
+}
+
 export interface AlertingEventSinkOptions {
     /** Facts sent with a new revision (the analysis' settings, as Flagger's metadata). */
     readonly fields?: readonly AlertField[];
@@ -32,6 +47,8 @@ export interface AlertingEventSinkOptions {
 }
 
 export class AlertingEventSink implements EventSink {
+    private readonly pending = new Set<Promise<void>>();
+
     constructor(
         private readonly inner: EventSink,
         private readonly alerts: readonly Alert[],
@@ -45,8 +62,15 @@ export class AlertingEventSink implements EventSink {
         if (severity === undefined) return;
         const fields = event.message === msg.newRevision(target) ? this.opts.fields ?? [] : [];
         const message = { target, severity, message: event.message, fields, at: (this.opts.now ?? Date.now)() };
-        const due = this.alerts.filter((a) => receives(a.severity, severity));
-        const results = await Promise.all(due.map((a) => this.notifier.send(a, message)));
-        for (const r of results) if (!r.ok) this.opts.log(`! ${r.message}`);
+        for (const a of this.alerts.filter((x) => receives(x.severity, severity))) {
+            const sent = this.notifier.send(a, message).then((r) => {
+                if (!r.ok) this.opts.log(`! ${r.message}`);
+            }).finally(() => this.pending.delete(sent));
+            this.pending.add(sent);
+        }
+    }
+
+    async flush(): Promise<void> {
+        while (this.pending.size > 0) await Promise.all([...this.pending]);
     }
 }

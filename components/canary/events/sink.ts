@@ -12,6 +12,8 @@ export interface ReleaseEvent {
 
 export interface EventSink {
     emit(target: Target, event: ReleaseEvent): Promise<void>;
+    /** Waits for deliveries still in flight (alerts); before a provider method returns. */
+    flush?(): Promise<void>;
 }
 
 /** Keeps events in memory; used by tests and to build the error message of a failed release. */

@@ -15,6 +15,7 @@ function seams(inputs: FinalizeInputs): Seams {
     return seamsFor({
         target: inputs.target, routing: inputs.routing, linkerdRoute: inputs.linkerdRoute, ingressName: inputs.ingressName,
         kubeconfig: inputs.kubeconfig, kubeContext: inputs.kubeContext,
+        ...(inputs.alerts === undefined ? {} : { alerts: inputs.alerts, analysis: inputs.analysis }),
     });
 }
 
@@ -27,7 +28,7 @@ export async function waitPrimaryReady(s: Seams, inputs: FinalizeInputs, log: (l
         const d = await s.kube.getDeployment(namespace, `${name}-primary`);
         const why = !d.exists ? "not found"
             : !d.observed ? "rollout not observed yet"
-                : d.updatedReplicas < d.replicas || d.readyReplicas < d.replicas ? `${d.readyReplicas} of ${d.replicas} updated replicas are ready`
+                : d.updatedReplicas < d.replicas || d.readyReplicas < d.replicas ? `${d.updatedReplicas} of ${d.replicas} replicas updated, ${d.readyReplicas} ready`
                     : "";
         if (why === "") return;
         if (why !== last) log(`waiting for ${name}-primary.${namespace}: ${why}`);
@@ -42,6 +43,14 @@ export async function waitPrimaryReady(s: Seams, inputs: FinalizeInputs, log: (l
 
 async function finalizeRun(inputs: FinalizeInputs): Promise<FinalizeOutputs> {
     const s = seams(inputs);
+    try {
+        return await finalizeWith(s, inputs);
+    } finally {
+        await s.events.flush?.(); // alerts in flight, before the engine may stop this process
+    }
+}
+
+async function finalizeWith(s: Seams, inputs: FinalizeInputs): Promise<FinalizeOutputs> {
     const prefix = `[${inputs.target.name}.${inputs.target.namespace}]`;
     const log = (l: string) => s.log(`${prefix} ${l}`);
     // initialization hands over without analysis: nothing to finalize

@@ -165,6 +165,7 @@ function seams(inputs: ReleaseInputs): Seams {
     return seamsFor({
         target: inputs.target, routing: inputs.routing, linkerdRoute: inputs.linkerdRoute, ingressName: inputs.ingressName,
         metricsServer: inputs.metricsServer, kubeconfig: inputs.kubeconfig, kubeContext: inputs.kubeContext, port: portOf(inputs),
+        ...(inputs.alerts === undefined ? {} : { alerts: inputs.alerts, analysis: inputs.analysis }),
     });
 }
 
@@ -219,8 +220,12 @@ export async function createRelease(inputs: ReleaseInputs): Promise<{ id: string
     const ctx = context(inputs, s);
     ctx.log(`initializing: routing all traffic to ${inputs.target.name}-primary (no analysis on the first deployment)`);
     await s.router.reconcile(inputs.target, inputs.analysis.match);
-    const state = await runRelease(ctx, initialize(inputs.target, inputs.revision, s.clock.now()));
-    return { id: releaseId(inputs.target), outs: outputs(inputs, state, inputs.template, { primary: 100, canary: 0 }) };
+    try {
+        const state = await runRelease(ctx, initialize(inputs.target, inputs.revision, s.clock.now()));
+        return { id: releaseId(inputs.target), outs: outputs(inputs, state, inputs.template, { primary: 100, canary: 0 }) };
+    } finally {
+        await s.events.flush?.();
+    }
 }
 
 /**
@@ -245,9 +250,17 @@ function onInterrupt(controller: AbortController, log: (line: string) => void): 
     };
 }
 
-export async function updateRelease(_id: string, recorded: ReleaseOutputs, news: ReleaseInputs): Promise<{ outs: ReleaseOutputs }> {
-    let olds = recorded;
+export async function updateRelease(id: string, recorded: ReleaseOutputs, news: ReleaseInputs): Promise<{ outs: ReleaseOutputs }> {
     const s = seams(news);
+    try {
+        return await update(s, id, recorded, news);
+    } finally {
+        await s.events.flush?.(); // alerts in flight, before the engine may stop this process
+    }
+}
+
+async function update(s: Seams, _id: string, recorded: ReleaseOutputs, news: ReleaseInputs): Promise<{ outs: ReleaseOutputs }> {
+    let olds = recorded;
     const ctx0 = context(news, s);
     // no new revision (only settings changed, e.g. a replace-free property): store the inputs,
     // after abandoning a release of another revision that a killed run left in the cluster
@@ -286,6 +299,12 @@ export async function updateRelease(_id: string, recorded: ReleaseOutputs, news:
     try {
         ctx0.log(`new revision ${news.revision.slice(0, 12)}: ${describePlan(news)}`);
         state = await runRelease(context(news, s, controller.signal), started.step as Step);
+        // inside the watch: once it ends, an engine that died meanwhile (a SIGKILLed CLI) exits
+        // this process, and a promoted canary must not keep its weight
+        if (state.phase !== "Failed") {
+            ctx0.log(`promoting revision ${news.revision.slice(0, 12)} to ${news.target.name}-primary`);
+            state = await handOverToPrimary(s, news, state);
+        }
     } finally {
         clearTimeout(deadline);
         release();
@@ -293,8 +312,6 @@ export async function updateRelease(_id: string, recorded: ReleaseOutputs, news:
     if (state.phase === "Failed") {
         throw failedRelease(_id, olds, state, `canary release of ${news.target.name}.${news.target.namespace} failed, all traffic is on the primary: ${state.message}`);
     }
-    ctx0.log(`promoting revision ${news.revision.slice(0, 12)} to ${news.target.name}-primary`);
-    state = await handOverToPrimary(s, news, state);
     return { outs: outputs(news, state, news.template, { primary: 100, canary: 0 }) };
 }
 

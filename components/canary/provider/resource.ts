@@ -7,6 +7,7 @@
 // (release.ts, finalize.ts) inside the method.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import type { Alert } from "../alerts/types";
 import type { AnalysisSpec, Phase, ReleaseState, Target } from "../engine/types";
 import type { LinkerdRoute, MetricsServer, Routing } from "./types";
 
@@ -87,6 +88,8 @@ export interface CanaryReleaseArgs {
     readonly canaryReplicas: pulumi.Input<number>;
     /** Try again a revision that already failed analysis. Default false. */
     readonly retry?: pulumi.Input<boolean>;
+    /** Where the release's moments are sent; made secret here (the addresses carry tokens). */
+    readonly alerts?: pulumi.Input<Alert[]>;
 }
 
 /** A canary release of one app: owns its routing objects; its output template feeds the primary. */
@@ -107,11 +110,12 @@ export class CanaryRelease extends pulumi.dynamic.Resource {
         super(releaseProvider, name, {
             ...args,
             kubeconfig: args.kubeconfig === undefined ? undefined : pulumi.secret(args.kubeconfig),
+            alerts: args.alerts === undefined ? undefined : pulumi.secret(args.alerts),
             linkerdRoute: args.linkerdRoute,
             retry: args.retry ?? false,
             phase: undefined, promotedRevision: undefined, promotedTemplate: undefined, failedRevision: undefined,
             message: undefined, primaryWeight: undefined, canaryWeight: undefined, state: undefined,
-        }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "kubeconfig"] }, "canary", "CanaryRelease");
+        }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "kubeconfig", "alerts"] }, "canary", "CanaryRelease");
     }
 }
 
@@ -129,6 +133,8 @@ export interface CanaryFinalizeArgs {
     readonly kubeContext?: pulumi.Input<string>;
     /** Default 300. */
     readonly readyTimeoutSeconds?: pulumi.Input<number>;
+    /** As the release's: the promotion is alerted from here. */
+    readonly alerts?: pulumi.Input<Alert[]>;
 }
 
 /** Finalization after the primary is ready: all traffic to primary, canary to 0, post-rollout hooks. */
@@ -143,7 +149,8 @@ export class CanaryFinalize extends pulumi.dynamic.Resource {
             ...args,
             kubeconfig: args.kubeconfig === undefined ? undefined : pulumi.secret(args.kubeconfig),
             readyTimeoutSeconds: args.readyTimeoutSeconds ?? 300,
+            alerts: args.alerts === undefined ? undefined : pulumi.secret(args.alerts),
             finalPhase: undefined, message: undefined, primaryWeight: undefined, canaryWeight: undefined,
-        }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "kubeconfig"] }, "canary", "CanaryFinalize");
+        }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "kubeconfig", "alerts"] }, "canary", "CanaryFinalize");
     }
 }

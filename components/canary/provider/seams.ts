@@ -1,9 +1,12 @@
 // Where the provider gets its seams. The real ones talk to the cluster named by the
 // kubeconfig input; tests install fakes with `useSeams` (the provider requires this module
 // by absolute path, so tests and provider share one module instance).
+import { AlertingEventSink, analysisFields } from "../alerts/sink";
+import { HttpAlertNotifier } from "../alerts/notifier";
+import { Alert } from "../alerts/types";
 import { CheckResult } from "../engine/advance";
 import { Clock, systemClock } from "../engine/clock";
-import { MetricCheck, ReleaseState, Target } from "../engine/types";
+import { AnalysisSpec, MetricCheck, ReleaseState, Target } from "../engine/types";
 import { StatusStore } from "../engine/scheduler";
 import { EventSink } from "../events/sink";
 import { WebhookClient } from "../hooks/client";
@@ -45,6 +48,10 @@ export interface SeamInputs {
     readonly kubeContext?: string;
     /** Port of the app's Services (Gateway API backend references). */
     readonly port?: number;
+    /** Alerts of the release's moments; with them, the events also go to each alert. */
+    readonly alerts?: readonly Alert[];
+    /** The analysis, for the facts sent with a new revision. */
+    readonly analysis?: AnalysisSpec;
 }
 
 export type SeamFactory = (inputs: SeamInputs) => Seams;
@@ -57,7 +64,15 @@ export function useSeams(factory: SeamFactory | undefined): void {
 }
 
 export function seamsFor(inputs: SeamInputs): Seams {
-    return (override ?? realSeams)(inputs);
+    return withAlerts((override ?? realSeams)(inputs), inputs);
+}
+
+/** The seams with events also sent to the alerts, real or fake seams alike (a real HTTP notifier). */
+function withAlerts(s: Seams, inputs: SeamInputs): Seams {
+    const alerts = inputs.alerts ?? [];
+    if (alerts.length === 0) return s;
+    const fields = inputs.analysis === undefined ? [] : analysisFields(inputs.target, inputs.analysis);
+    return { ...s, events: new AlertingEventSink(s.events, alerts, new HttpAlertNotifier({ clock: s.clock }), { fields, now: () => s.clock.now(), log: (l) => s.log(`[${inputs.target.name}.${inputs.target.namespace}] ${l}`) }) };
 }
 
 /** Evaluates one check: render, query, assess. Never throws (a render error is a failed check). */

@@ -1,5 +1,6 @@
 // Inputs and outputs of the CanaryRelease and CanaryFinalize dynamic resources, as plain
 // values (what the provider process sees). No Pulumi types here: the provider requires this.
+import { Alert } from "../alerts/types";
 import { AnalysisSpec, Phase, ReleaseState, Target } from "../engine/types";
 
 export type Routing = "nginx" | "linkerd" | "istio";
@@ -34,6 +35,8 @@ export interface ReleaseInputs {
     readonly canaryReplicas: number;
     /** Try again a revision that already failed analysis. */
     readonly retry: boolean;
+    /** Where the release's moments are sent (`analysis.alerts[]`, providers resolved); secret: the addresses carry tokens. */
+    readonly alerts?: readonly Alert[];
 }
 
 export interface ReleaseOutputs extends ReleaseInputs {
@@ -64,6 +67,8 @@ export interface FinalizeInputs {
     readonly kubeContext?: string;
     /** How long to wait for the primary to be ready, in seconds. */
     readonly readyTimeoutSeconds: number;
+    /** As the release's: the promotion is alerted from here. */
+    readonly alerts?: readonly Alert[];
 }
 
 export interface FinalizeOutputs extends FinalizeInputs {

@@ -3,6 +3,7 @@
 // Every problem is reported as `<field path>: <what is wrong>, got <value>`.
 import { renderCheck, MeshProvider } from "../metrics/templates";
 import { AnalysisSpec, HOOK_TYPES, MetricCheck, Webhook } from "../engine/types";
+import { ALERT_PROVIDER_TYPES, ALERT_SEVERITIES } from "../alerts/types";
 import { ReleaseInputs, ROUTINGS, LINKERD_ROUTES } from "./types";
 
 /** The engine's marker for a value not known yet (preview); such a value is not validated. */
@@ -199,7 +200,41 @@ export function validateReleaseInputs(raw: Partial<Record<keyof ReleaseInputs, u
     if (raw.kubeconfig !== undefined && !isUnknown(raw.kubeconfig) && typeof raw.kubeconfig !== "string") c.add("kubeconfig", "must be a string", "[secret]");
     checkMetricsServer(c, raw.metricsServer);
     const ingress = typeof raw.ingressName === "string" && !isUnknown(raw.ingressName) ? raw.ingressName : undefined;
-    return [...c.problems, ...validateAnalysis(raw.analysis, "analysis", routing, routing === "nginx" ? ingress ?? "ingress" : ingress)];
+    return [...c.problems, ...validateAnalysis(raw.analysis, "analysis", routing, routing === "nginx" ? ingress ?? "ingress" : ingress), ...validateAlerts(raw.alerts)];
+}
+
+/**
+ * Validates the resolved alerts (`analysis.alerts[]`, each with its provider). An address is a
+ * secret (it carries the chat's token): a problem with it says what is wrong, never the value.
+ */
+export function validateAlerts(raw: unknown, prefix = "alerts"): Problem[] {
+    const c = new Collector();
+    if (raw === undefined || isUnknown(raw)) return [];
+    if (!Array.isArray(raw)) {
+        c.add(prefix, "must be a list of {name, severity, provider}", "[secret]");
+        return c.problems;
+    }
+    const names = new Set<string>();
+    raw.forEach((a: unknown, i) => {
+        const p = `${prefix}[${i}]`;
+        if (isUnknown(a)) return;
+        if (!isObject(a)) return c.add(p, "must be {name, severity, provider}", "[secret]");
+        if (c.str(`${p}.name`, a.name) && typeof a.name === "string") {
+            if (names.has(a.name)) c.add(`${p}.name`, "must be unique among alerts", a.name);
+            names.add(a.name);
+        }
+        c.oneOf(`${p}.severity`, a.severity, ALERT_SEVERITIES);
+        const provider = a.provider;
+        if (isUnknown(provider)) return;
+        if (!isObject(provider)) return c.add(`${p}.provider`, "must be {type, address}", "[secret]");
+        c.oneOf(`${p}.provider.type`, provider.type, ALERT_PROVIDER_TYPES);
+        const address = provider.address;
+        if (!isUnknown(address) && (typeof address !== "string" || !/^https?:\/\/[^\s/]+/.test(address) || !URL.canParse(address))) {
+            c.problems.push({ property: `${p}.provider.address`, reason: `${p}.provider.address: must be an http:// or https:// URL (the value is a secret, not shown)` });
+        }
+        for (const k of ["channel", "username"] as const) if (provider[k] !== undefined) c.str(`${p}.provider.${k}`, provider[k]);
+    });
+    return c.problems;
 }
 
 /** Validates a metrics server: {url} or {service, namespace, port}. */

@@ -1,13 +1,14 @@
 import * as assert from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
-import { AlertingEventSink, alertSeverity } from "../../../components/canary/alerts/sink";
+import { AlertingEventSink, alertSeverity, analysisFields } from "../../../components/canary/alerts/sink";
 import { HttpAlertNotifier } from "../../../components/canary/alerts/notifier";
 import { alertUrl } from "../../../components/canary/alerts/payloads";
 import { Alert, AlertMessage, AlertProvider, AlertSeverity } from "../../../components/canary/alerts/types";
 import { FakeClock } from "../../../components/canary/engine/clock";
 import { msg } from "../../../components/canary/engine/messages";
-import { Target } from "../../../components/canary/engine/types";
+import { AnalysisSpec, Target } from "../../../components/canary/engine/types";
+import { validateAlerts } from "../../../components/canary/provider/validate";
 import { MemoryEventSink, ReleaseEvent } from "../../../components/canary/events/sink";
 import { freePort } from "../../integration/harness/process";
 
@@ -168,7 +169,9 @@ describe("alerts: payloads, delivery and severity, against a real local receiver
             { type: "Warning", reason: "Synced", message: msg.thresholdReached(target, 2) },
         ];
         for (const e of events) await sink.emit(target, e);
+        // the release is not held by its alerts: they are in flight until flushed
         assert.deepStrictEqual(inner.events, events);
+        await sink.flush();
         const got = (path: string) => received.filter((r) => r.path === path).map((r) => r.body as { severity: string; message: string; fields: Record<string, string> });
         assert.deepStrictEqual(got("/info").map((b) => [b.severity, b.message]), [["info", events[0].message], ["warn", events[2].message], ["error", events[3].message]]);
         assert.deepStrictEqual(got("/warn").map((b) => b.severity), ["warn", "error"]);
@@ -176,5 +179,51 @@ describe("alerts: payloads, delivery and severity, against a real local receiver
         assert.deepStrictEqual(got("/info").map((b) => Object.keys(b.fields).length), [2, 0, 0]);
         assert.strictEqual(lines.length, 3, lines.join("\n"));
         assert.ok(lines.every((l) => /^! alert "broken" \(webhook\) POST http:\/\/127\.0\.0\.1:\d+\/: request failed: ECONNREFUSED$/.test(l)), lines.join("\n"));
+    });
+
+    it("the facts of a new revision: target, threshold, deadline and the traffic routing, as Flagger's", () => {
+        const a = { threshold: 5, progressDeadlineSeconds: 600, stepWeight: 10, maxWeight: 50, stepWeights: [], iterations: 0, match: [] } as unknown as AnalysisSpec;
+        assert.deepStrictEqual(analysisFields(target, a), [
+            { name: "Target", value: "Deployment/podinfo.test" }, { name: "Failed checks threshold", value: "5" },
+            { name: "Progress deadline", value: "600s" }, { name: "Traffic routing", value: "Weight step: 10 max: 50" },
+        ]);
+        assert.strictEqual(analysisFields(target, { ...a, stepWeights: [5, 25, 80] })[3].value, "Weight steps: 5,25,80 max: 80");
+        assert.strictEqual(analysisFields(target, { ...a, iterations: 3 })[3].value, "Blue/Green");
+        assert.strictEqual(analysisFields(target, { ...a, iterations: 3, match: [{ headers: { x: { exact: "1" } } }] })[3].value, "A/B Testing");
+    });
+
+    it("validateAlerts names the field and never shows an address", () => {
+        const ok = { name: "on-call", severity: "warn", provider: { type: "slack", address: "https://hooks.slack.com/services/T/B/tok3n1234567" } };
+        assert.deepStrictEqual(validateAlerts(undefined), []);
+        assert.deepStrictEqual(validateAlerts([ok]), []);
+        const reasons = validateAlerts([
+            { ...ok, severity: "critical" },
+            { ...ok, provider: { type: "pagerduty", address: "https://x.example/tok3n1234567" } },
+            { ...ok, name: "other", provider: { type: "slack", address: "hooks.slack.com/tok3n1234567" } },
+            { ...ok, name: "other" },
+            { ...ok, name: "" },
+        ]).map((p) => p.reason);
+        assert.deepStrictEqual(reasons, [
+            'alerts[0].severity: must be one of info, warn, error, got "critical"',
+            'alerts[1].name: must be unique among alerts, got "on-call"',
+            'alerts[1].provider.type: must be one of slack, msteams, discord, gchat, webhook, got "pagerduty"',
+            "alerts[2].provider.address: must be an http:// or https:// URL (the value is a secret, not shown)",
+            'alerts[3].name: must be unique among alerts, got "other"',
+            'alerts[4].name: must be a non-empty string, got ""',
+        ]);
+    });
+
+    it("a hanging chat does not hold the release: emit returns at once, flush waits for the send's timeout", async () => {
+        answers = [{ status: 200, delayMs: 2000 }, { status: 200, delayMs: 2000 }];
+        const lines: string[] = [];
+        const sink = new AlertingEventSink(new MemoryEventSink(), [alert({ type: "slack" })], notifier(), { log: (l) => lines.push(l) });
+        const t0 = Date.now();
+        await sink.emit(target, { type: "Warning", reason: "Synced", message: msg.thresholdReached(target, 2) });
+        const emitted = Date.now() - t0;
+        await sink.flush();
+        const flushed = Date.now() - t0;
+        assert.ok(emitted < 100, `emit took ${emitted} ms`);
+        assert.ok(flushed >= 600 && flushed < 1500, `flush took ${flushed} ms (2 attempts of 300 ms)`);
+        assert.deepStrictEqual(lines, [`! alert "on-call" (slack) POST ${base}/…: no answer within 0.3s (timeout)`]);
     });
 });

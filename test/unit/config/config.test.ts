@@ -164,6 +164,48 @@ describe("stack config", () => {
             assert.deepEqual([secret.secretAnalysis, secret.analysis.webhooks[0].url], [true, "http://a.b/?token=t"]);
         });
 
+        describe("alerts", () => {
+            const TOKEN = "T000/B000/xoxbSECRET123";
+            const providers = { chat: { type: "slack", address: `https://hooks.slack.com/services/${TOKEN}`, channel: "deploys" }, teams: { type: "msteams", address: "https://example.webhook.office.com/x" } };
+            const alerts = [{ name: "on-call", severity: "error", providerRef: { name: "chat" } }, { name: "all", providerRef: { name: "teams" } }];
+
+            it("analysis.alerts resolve their providers into one secret Output; the analysis itself has no alerts", async () => {
+                const r = readStackConfig(source({ analysis: { alerts } }, { alertProviders: JSON.stringify(providers) })).release;
+                assert.ok(r.alerts !== undefined);
+                assert.equal(await pulumi.isSecret(r.alerts), true);
+                assert.deepEqual(await promiseOf(r.alerts), [
+                    { name: "on-call", severity: "error", provider: { type: "slack", address: `https://hooks.slack.com/services/${TOKEN}`, channel: "deploys" } },
+                    { name: "all", severity: "info", provider: { type: "msteams", address: "https://example.webhook.office.com/x" } },
+                ]);
+                assert.equal("alerts" in r.analysis, false);
+                assert.equal(readStackConfig(source({})).release.alerts, undefined);
+            });
+
+            it("bad alerts and providers are refused naming the key; no address is ever shown", () => {
+                const problems = problemsOf(() => readStackConfig(source(
+                    { analysis: { alerts: [{ name: "a", severity: "critical", providerRef: { name: "chat" } }, { name: "a", providerRef: { name: "nope" } }, { name: "b", providerRef: { name: "chat", namespace: "x" }, channel: "c" }] } },
+                    { alertProviders: JSON.stringify({ chat: { type: "pagerduty", address: `hooks.slack.com/${TOKEN}`, adress: `https://${TOKEN}` }, "Bad_Name": { type: "slack", address: "https://x.example/" } }) },
+                )));
+                assert.deepEqual([...problems].sort(), [
+                    "canary:analysis.alerts[0].severity: must be one of info, warn, error, got \"critical\"",
+                    "canary:analysis.alerts[1].name: must be unique among alerts, got \"a\"",
+                    "canary:analysis.alerts[1].providerRef.name: must name a provider of canary:alertProviders (set: chat, Bad_Name), got \"nope\"",
+                    "canary:analysis.alerts[2].channel: unknown key, got \"c\"",
+                    "canary:analysis.alerts[2].providerRef.namespace: unknown key, got \"x\"",
+                    "canary:alertProviders.chat.adress: unknown key (did you mean address?), got a secret value (not shown)",
+                    "canary:alertProviders.chat.type: must be one of slack, msteams, discord, gchat, webhook, got \"pagerduty\"",
+                    "canary:alertProviders.chat.address: must be an http:// or https:// URL, got another value (not shown: a secret)",
+                    "canary:alertProviders.Bad_Name: the name must be a DNS-1123 label, got \"Bad_Name\"",
+                ].sort());
+                assert.ok(!problems.join("\n").includes(TOKEN));
+            });
+
+            it("providers set in plaintext are refused, without their addresses", () => {
+                const problems = problemsOf(() => readStackConfig(source({ alertProviders: providers, analysis: { alerts } })));
+                assert.deepEqual(problems, ["canary:alertProviders: must be set as a secret (its addresses carry tokens: pulumi config set --secret --path 'canary:alertProviders.NAME.address' URL), got a plaintext value (not shown)"]);
+            });
+        });
+
         it("a secret unknown key is refused without its value", () => {
             assert.deepEqual(problemsOf(() => readStackConfig(source({}, { kubeconfg: "client-key-data: SECRETKEY" }))), ["canary:kubeconfg: unknown key (did you mean canary:kubeconfig?), got a secret value (not shown)"]);
         });

@@ -1,7 +1,10 @@
 // The CanaryRelease provider functions' exact values: the run deadline, the seams' inputs, the
 // progress lines, what a release without a new revision stores, and each unfinished state.
 import { strict as assert } from "assert";
+import * as http from "http";
+import { AddressInfo } from "net";
 import { AnalysisSpec, ReleaseState } from "../../../components/canary/engine/types";
+import { createFinalize } from "../../../components/canary/provider/finalize";
 import { checkReleaseLive, createRelease, deleteRelease, diffRelease, diffReleaseLive, failedRelease, readRelease, runDeadlineSeconds, updateRelease } from "../../../components/canary/provider/release";
 import { SeamInputs, useSeams } from "../../../components/canary/provider/seams";
 import { ReleaseInputs, ReleaseOutputs } from "../../../components/canary/provider/types";
@@ -50,6 +53,38 @@ describe("CanaryRelease provider: exact values", () => {
         seamInputs.length = 0;
         return outs;
     }
+
+    it("alerts: a release and its finalization send their moments to a real receiver; a dead one is logged and changes nothing", async () => {
+        const got: { severity: string; message: string; fields: Record<string, string> }[] = [];
+        const server = http.createServer((req, res) => {
+            let raw = "";
+            req.on("data", (c) => (raw += c));
+            req.on("end", () => {
+                got.push(JSON.parse(raw));
+                res.writeHead(200).end();
+            });
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        try {
+            const address = `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`;
+            const alerts = [
+                { name: "chat", severity: "info" as const, provider: { type: "webhook" as const, address } },
+                { name: "dead", severity: "info" as const, provider: { type: "webhook" as const, address: "http://127.0.0.1:9/" } },
+            ];
+            const olds = await created();
+            const { outs } = await updateRelease("test/podinfo", olds, v2({ alerts }));
+            assert.equal(outs.phase, "Promoting");
+            await createFinalize({ target, revision: outs.promotedRevision, phase: outs.phase, routing: "nginx", ingressName: "podinfo", analysis, readyTimeoutSeconds: 60, alerts });
+            assert.deepEqual(got.map((b) => `${b.severity}: ${b.message}`), ["info: New revision detected! Scaling up podinfo.test", "info: Promotion completed! Scaling down podinfo.test"]);
+            assert.deepEqual(got[0].fields, { "Target": "Deployment/podinfo.test", "Failed checks threshold": "5", "Progress deadline": "600s", "Traffic routing": "Weight step: 10 max: 50" });
+            assert.deepEqual(w.lines.filter((l) => l.includes("alert")), [
+                '[podinfo.test] ! alert "dead" (webhook) POST http://127.0.0.1:9/: request failed: ECONNREFUSED',
+                '[podinfo.test] ! alert "dead" (webhook) POST http://127.0.0.1:9/: request failed: ECONNREFUSED',
+            ]);
+        } finally {
+            server.close();
+        }
+    });
 
     it("runDeadlineSeconds: every step failing threshold times plus two, every gate up to three progress deadlines", () => {
         assert.equal(runDeadlineSeconds(inputs()), (5 + 5 + 2) * 30 + 3 * 600);
