@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ALERT_PROVIDER_TYPES, ALERT_SEVERITIES, Alert, AlertProvider, AlertSeverity } from "./canary/alerts/types";
 import { AnalysisSpec, MatchCondition, MetricCheck, Webhook, HookType } from "./canary/engine/types";
 import { LinkerdRoute, MetricsServer, Routing } from "./canary/provider/types";
-import { validateAnalysis, validateMetricsServer } from "./canary/provider/validate";
+import { isHttpUrl, validateAnalysis, validateMetricsServer } from "./canary/provider/validate";
 
 export type Cluster = "kind" | "minikube";
 
@@ -408,7 +408,7 @@ function alertProviders(p: Problems, c: ConfigSource): Record<string, AlertProvi
         const o = v as Record<string, unknown>;
         for (const k of Object.keys(o)) if (!(KNOWN_KEYS.alertProvider as readonly string[]).includes(k)) p.list.push(`canary:${key}.${k}: unknown key${hint(k, KNOWN_KEYS.alertProvider)}, got a secret value (not shown)`);
         if (!(ALERT_PROVIDER_TYPES as readonly unknown[]).includes(o.type)) p.add(`${key}.type`, `must be one of ${ALERT_PROVIDER_TYPES.join(", ")}`, o.type);
-        if (typeof o.address !== "string" || !/^https?:\/\/[^\s/]+/.test(o.address) || !URL.canParse(o.address)) {
+        if (!isHttpUrl(o.address)) {
             p.list.push(`canary:${key}.address: must be an http:// or https:// URL, got ${o.address === undefined ? "nothing" : "another value (not shown: a secret)"}`);
         }
         for (const k of ["channel", "username"] as const) if (o[k] !== undefined && (typeof o[k] !== "string" || o[k] === "")) p.add(`${key}.${k}`, "must be a non-empty string", o[k]);

@@ -16,6 +16,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
+import { isDeepStrictEqual } from "util";
 import * as path from "path";
 import * as k8s from "@kubernetes/client-node";
 import * as YAML from "yaml";
@@ -588,7 +589,8 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
                     stack.setConfig({ "canary:analysis": { ...analysis({ threshold: 3 }), alerts: [{ name: "chat", severity: "warn", providerRef: { name: "chat" } }] }, "canary:alertProviders": { chat: { type: "webhook" } } });
                     await stack.setSecret("canary:alertProviders.chat.address", "http://127.0.0.1:9/alerts", { path: true });
                 },
-                stored: (i) => JSON.stringify(i.alerts) === JSON.stringify([{ name: "chat", severity: "warn", provider: { type: "webhook", address: "http://127.0.0.1:9/alerts" } }]),
+                // state keeps object keys sorted: compared as values
+                stored: (i) => isDeepStrictEqual(i.alerts, [{ name: "chat", severity: "warn", provider: { type: "webhook", address: "http://127.0.0.1:9/alerts" } }]),
             },
             {
                 id: "all back", primaryReplicas: 2,
@@ -629,7 +631,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
             assert.strictEqual(await canaryWeight(), 0);
             assert.strictEqual((await podinfo("canary")).replicas, 0);
             const inputs = (await stateInputs()).get(RELEASE);
-            assert.ok(inputs !== undefined && c.stored(inputs), `${c.id}: the release's stored inputs do not hold the change: ${JSON.stringify(inputs)?.slice(0, 2000)}`);
+            assert.ok(inputs !== undefined && c.stored(inputs), `${c.id}: the release's stored inputs do not hold the change: ${JSON.stringify({ ...inputs, __provider: undefined, template: undefined }).slice(0, 3000)}`);
             measured.push(`${c.id} ${(r.ms / 1000).toFixed(1)}s`);
         }
         assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.8"), replicas: 2, ready: 2 });

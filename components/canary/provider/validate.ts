@@ -20,6 +20,12 @@ const show = (v: unknown): string => (v === undefined ? "nothing" : JSON.stringi
 // RFC 1123 label, as Kubernetes requires for Service and Deployment names.
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const PROM_DURATION = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
+const HTTP_URL = /^https?:\/\/[^\s/]+/;
+
+/** An http:// or https:// URL with a host, that URL parses. */
+export function isHttpUrl(v: unknown): v is string {
+    return typeof v === "string" && HTTP_URL.test(v) && URL.canParse(v);
+}
 
 class Collector {
     readonly problems: Problem[] = [];
@@ -167,7 +173,7 @@ function validateWebhook(c: Collector, p: string, raw: unknown, names: Set<strin
         names.add(h.name);
     }
     c.oneOf(`${p}.type`, h.type, HOOK_TYPES);
-    c.str(`${p}.url`, h.url, /^https?:\/\/[^\s/]+/, "an http:// or https:// URL");
+    c.str(`${p}.url`, h.url, HTTP_URL, "an http:// or https:// URL");
     c.int(`${p}.timeoutSeconds`, h.timeoutSeconds, 1);
     c.int(`${p}.retries`, h.retries, 0, 10);
     if (h.metadata !== undefined && !isUnknown(h.metadata)) {
@@ -229,7 +235,7 @@ export function validateAlerts(raw: unknown, prefix = "alerts"): Problem[] {
         if (!isObject(provider)) return c.add(`${p}.provider`, "must be {type, address}", "[secret]");
         c.oneOf(`${p}.provider.type`, provider.type, ALERT_PROVIDER_TYPES);
         const address = provider.address;
-        if (!isUnknown(address) && (typeof address !== "string" || !/^https?:\/\/[^\s/]+/.test(address) || !URL.canParse(address))) {
+        if (!isUnknown(address) && !isHttpUrl(address)) {
             c.problems.push({ property: `${p}.provider.address`, reason: `${p}.provider.address: must be an http:// or https:// URL (the value is a secret, not shown)` });
         }
         for (const k of ["channel", "username"] as const) if (provider[k] !== undefined) c.str(`${p}.provider.${k}`, provider[k]);
@@ -249,7 +255,7 @@ function checkMetricsServer(c: Collector, v: unknown): void {
     if (!isObject(v)) return c.add("metricsServer", "must be {url} or {service, namespace, port}", v);
     if (v.url !== undefined) {
         if (v.service !== undefined) c.add("metricsServer", "set url or service, not both", v);
-        c.str("metricsServer.url", v.url, /^https?:\/\/[^\s/]+/, "an http:// or https:// URL");
+        c.str("metricsServer.url", v.url, HTTP_URL, "an http:// or https:// URL");
         return;
     }
     c.str("metricsServer.service", v.service, DNS_LABEL, "a Service name");

@@ -30,6 +30,18 @@ function inputs(over: Partial<ReleaseInputs> = {}): ReleaseInputs {
         canaryReplicas: 2, retry: false, ...over,
     };
 }
+/** What `fn` writes to stderr (where the provider's warnings go outside a provider process). */
+async function stderrOf(fn: () => Promise<void>): Promise<string[]> {
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
+    try {
+        await fn();
+    } finally {
+        process.stderr.write = write;
+    }
+    return written;
+}
 const v2 = (over: Partial<ReleaseInputs> = {}) => inputs({ template: template("podinfo:6.5.4", 9898), revision: "rev-2", ...over });
 
 describe("CanaryRelease provider: exact values", () => {
@@ -314,15 +326,10 @@ describe("CanaryRelease provider: exact values", () => {
 
     it("a new app name warns in the CLI what that means", async () => {
         const olds = await created();
-        const written: string[] = [];
-        const write = process.stderr.write;
-        process.stderr.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
-        try {
+        const written = await stderrOf(async () => {
             await diffReleaseLive("test/podinfo", olds, { ...inputs(), target: { name: "web", namespace: "prod" } });
             await diffReleaseLive("test/podinfo", olds, { ...inputs(), target: UNKNOWN });
-        } finally {
-            process.stderr.write = write;
-        }
+        });
         assert.deepEqual(written, [
             "warning: podinfo.test becomes web.prod: that is a new app, not a release. Its Deployments are created anew and its primary takes the template without analysis (a first deployment); podinfo.test's Deployments, routing objects and release status are deleted. To release a new template, keep the app's name and namespace\n",
             "warning: podinfo.test becomes a name or namespace known after this up: that is a new app, not a release. Its Deployments are created anew and its primary takes the template without analysis (a first deployment); podinfo.test's Deployments, routing objects and release status are deleted. To release a new template, keep the app's name and namespace\n",
@@ -331,18 +338,13 @@ describe("CanaryRelease provider: exact values", () => {
 
     it("a creation (a first deployment, or an app renamed by canary:appName) warns that the primary takes the template without analysis; a checked update or a refused input does not", async () => {
         const olds = await created();
-        const written: string[] = [];
-        const write = process.stderr.write;
-        process.stderr.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
-        try {
+        const written = await stderrOf(async () => {
             await checkReleaseLive({}, { ...inputs(), target: { name: "web", namespace: "test" } } as unknown as Record<string, unknown>);
             await checkReleaseLive(undefined, { ...inputs(), target: { name: UNKNOWN, namespace: "test" } } as unknown as Record<string, unknown>);
             await checkReleaseLive(olds as unknown as Record<string, unknown>, inputs() as unknown as Record<string, unknown>);
             const refused = await checkReleaseLive({}, { ...inputs(), canaryReplicas: 0 } as unknown as Record<string, unknown>);
             assert.equal(refused.failures.length, 1);
-        } finally {
-            process.stderr.write = write;
-        }
+        });
         assert.deepEqual(written, [
             "warning: web.test is a new app in this stack: its primary takes the template without analysis (a first deployment, \"Initialization done!\"). If it is an app renamed by canary:appName, the old name's Deployments, routing objects and release status are deleted by this up: that is a new app, not a release\n",
             "warning: an app whose name is known after this up is a new app in this stack: its primary takes the template without analysis (a first deployment, \"Initialization done!\"). If it is an app renamed by canary:appName, the old name's Deployments, routing objects and release status are deleted by this up: that is a new app, not a release\n",
