@@ -1,8 +1,10 @@
 // The release graph of one app (DESIGN.md "The release graph"):
 //   Deployment <app>-canary   desired template, replicas owned by the release (0 when idle)
-//   CanaryRelease <app>       analyses a new revision; its output template feeds the primary
+//   CanaryRelease <app>       analyses a new revision; a promotion routes all traffic to the
+//                             primary and scales the canary to 0; its output template feeds the primary
 //   Deployment <app>-primary  template = the release's promotedTemplate
-//   CanaryFinalize <app>      after the primary is ready: routes to primary, canary to 0
+//   CanaryFinalize <app>      after the primary is ready: post-rollout hooks, events (and the
+//                             routes and canary scale again, which the release already set)
 //   Services <app> (apex -> primary), <app>-primary, <app>-canary; Ingress <app> for nginx.
 import { createHash } from "crypto";
 import * as k8s from "@pulumi/kubernetes";

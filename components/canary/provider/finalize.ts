@@ -1,6 +1,7 @@
 // The CanaryFinalize provider's methods. It sits after the primary Deployment in the graph:
-// once the primary runs the promoted template and is ready, all traffic goes back to the
-// primary, the canary is scaled to zero, post-rollout hooks run (Flagger's Finalising).
+// once the primary runs the promoted template and is ready, post-rollout hooks run and the
+// release is recorded Succeeded (Flagger's Finalising). The routes and the canary's scale are
+// set again, to what the release's promotion already made them (all on the primary, 0 pods).
 import { idleState } from "../engine/advance";
 import { ReleaseContext, runFinalize } from "../engine/scheduler";
 import { ReleaseState } from "../engine/types";

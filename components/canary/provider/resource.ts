@@ -137,7 +137,7 @@ export interface CanaryFinalizeArgs {
     readonly alerts?: pulumi.Input<Alert[]>;
 }
 
-/** Finalization after the primary is ready: all traffic to primary, canary to 0, post-rollout hooks. */
+/** Finalization after the primary is ready: post-rollout hooks, Succeeded (the promotion already moved the traffic and scaled the canary down). */
 export class CanaryFinalize extends pulumi.dynamic.Resource {
     declare readonly finalPhase: pulumi.Output<Phase>;
     declare readonly message: pulumi.Output<string>;
