@@ -1,8 +1,10 @@
 // The release graph of one app (DESIGN.md "The release graph"):
 //   Deployment <app>-canary   desired template, replicas owned by the release (0 when idle)
+//   ConfigMaps/Secrets <name> the tracked config the template uses (the canary reads these)
 //   CanaryRelease <app>       analyses a new revision; a promotion routes all traffic to the
 //                             primary and scales the canary to 0; its output template feeds the primary
-//   Deployment <app>-primary  template = the release's promotedTemplate
+//   ConfigMaps/Secrets <name>-primary  data = the release's promotedConfigMaps/promotedSecrets
+//   Deployment <app>-primary  template = the release's promotedTemplate, reading the -primary copies
 //   CanaryFinalize <app>      after the primary is ready: post-rollout hooks, events (and the
 //                             routes and canary scale again, which the release already set)
 //   Services <app> (apex -> primary), <app>-primary, <app>-canary; Ingress <app> for nginx.
@@ -12,8 +14,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { Alert } from "./canary/alerts/types";
 import { AnalysisSpec } from "./canary/engine/types";
 import { REVISION_ANNOTATION } from "./canary/kube/api";
+import { ConfigRef, primaryCopyName, withPrimaryConfigRefs } from "./canary/kube/configRefs";
 import { CanaryFinalize, CanaryRelease } from "./canary/provider/resource";
-import { LinkerdRoute, MetricsServer, Routing } from "./canary/provider/types";
+import { ConfigData, LinkerdRoute, MetricsServer, Routing } from "./canary/provider/types";
 
 /** A pod template as plain values (what kubernetesx or a literal produces). */
 export type PodTemplate = {
@@ -52,8 +55,14 @@ export interface CanaryAppArgs {
     readonly retry?: boolean;
     /** false: no release, the primary takes the template directly (baseline). Default true. */
     readonly releaseEnabled?: boolean;
-    /** Data of ConfigMaps/Secrets the template uses: a change starts a release. Default none. */
-    readonly checksumData?: pulumi.Input<Record<string, string>>[];
+    /**
+     * ConfigMaps the template uses, name -> data, created here (config tracking, as Flagger's):
+     * the canary reads them, the primary reads `<name>-primary` copies holding the data of the
+     * last promoted revision. A change of the data alone starts a release. Default none.
+     */
+    readonly configMaps?: Record<string, pulumi.Input<Record<string, string>>>;
+    /** Secrets the template uses, name -> stringData, tracked as configMaps; kept secret in state. Default none. */
+    readonly secrets?: Record<string, pulumi.Input<Record<string, string>>>;
     /** How long finalization waits for the primary. Default 300 s. */
     readonly readyTimeoutSeconds?: number;
     /** Where the release's moments are sent; pass a secret Output (the addresses carry tokens). Default none. */
@@ -70,9 +79,38 @@ export function canonicalJson(v: unknown): string {
     return JSON.stringify(v);
 }
 
-/** The revision of a template: sha256 of it and of the data it uses, first 16 hex digits. */
-export function revisionOf(template: unknown, data: readonly Record<string, string>[] = []): string {
-    return createHash("sha256").update(canonicalJson({ template, data })).digest("hex").slice(0, 16);
+/**
+ * The revision of a template: sha256, first 16 hex digits. The data of tracked config is in it
+ * through the template's CONFIG_CHECKSUM_ANNOTATION. (`data: []` keeps the revisions that
+ * earlier versions computed, so an upgrade starts no release.)
+ */
+export function revisionOf(template: unknown): string {
+    return createHash("sha256").update(canonicalJson({ template, data: [] })).digest("hex").slice(0, 16);
+}
+
+/**
+ * Pod-template annotation with the checksum of the tracked data: a change of the data alone is
+ * a new template, so the canary's pods and, once promoted, the primary's are replaced and read it.
+ */
+export const CONFIG_CHECKSUM_ANNOTATION = "canary.pulumi.com/config-checksum";
+
+/** sha256 of the tracked data, first 16 hex digits. */
+export function configChecksum(configMaps: ConfigData, secrets: ConfigData): string {
+    return createHash("sha256").update(canonicalJson({ configMaps, secrets })).digest("hex").slice(0, 16);
+}
+
+/** The template with the checksum annotation on its pods. */
+export function withConfigChecksum(template: PodTemplate, checksum: string): PodTemplate {
+    const metadata = template.metadata ?? {};
+    return { ...template, metadata: { ...metadata, annotations: { ...(metadata.annotations ?? {}), [CONFIG_CHECKSUM_ANNOTATION]: checksum } } };
+}
+
+/** The tracked objects of promoted data, to rewrite the promoted template with. */
+export function trackedRefs(configMaps: ConfigData | undefined, secrets: ConfigData | undefined): ConfigRef[] {
+    return [
+        ...Object.keys(configMaps ?? {}).map((name) => ({ kind: "ConfigMap" as const, name })),
+        ...Object.keys(secrets ?? {}).map((name) => ({ kind: "Secret" as const, name })),
+    ];
 }
 
 /** The template with the role's selector label (`app: <app>-primary` or `<app>-canary`). */
@@ -139,8 +177,27 @@ export class CanaryApp extends pulumi.ComponentResource {
             }, { ...parent, dependsOn: [this.services.apex] });
         }
 
-        const canaryTemplate = pulumi.output(args.template).apply((t) => withRole(t as PodTemplate, app, "canary"));
-        this.revision = pulumi.unsecret(pulumi.all([canaryTemplate, pulumi.all(args.checksumData ?? [])]).apply(([t, data]) => revisionOf(t, data)));
+        // tracked config: the originals, which the canary reads
+        const configMaps = args.configMaps ?? {};
+        const secrets = args.secrets ?? {};
+        const tracking = Object.keys(configMaps).length + Object.keys(secrets).length > 0;
+        const configMapData = pulumi.output(configMaps) as pulumi.Output<ConfigData>;
+        const secretData = pulumi.secret(pulumi.output(secrets) as pulumi.Output<ConfigData>);
+        const configObject = (objName: string, kind: "ConfigMap" | "Secret", data: pulumi.Input<Record<string, string>>, role: string): pulumi.CustomResource => {
+            const metadata = { name: objName, namespace: ns, labels: labels(role) };
+            return kind === "ConfigMap"
+                ? new k8s.core.v1.ConfigMap(objName, { metadata, data }, parent)
+                : new k8s.core.v1.Secret(objName, { metadata, type: "Opaque", stringData: pulumi.secret(data) }, parent);
+        };
+        const originals = [
+            ...Object.entries(configMaps).map(([n, d]) => configObject(n, "ConfigMap", d, "config")),
+            ...Object.entries(secrets).map(([n, d]) => configObject(n, "Secret", d, "config")),
+        ];
+        // the checksum of secret data is no secret (a hash), and must not make the template one
+        const checksum = pulumi.unsecret(pulumi.all([configMapData, secretData]).apply(([c, sec]) => configChecksum(c, sec)));
+        const canaryTemplate = pulumi.all([args.template, checksum]).apply(([t, sum]) =>
+            withRole(tracking ? withConfigChecksum(t as PodTemplate, sum) : t as PodTemplate, app, "canary"));
+        this.revision = pulumi.unsecret(canaryTemplate.apply((t) => revisionOf(t)));
         const deployment = (role: "primary" | "canary", template: pulumi.Input<PodTemplate>, count: number, extra: pulumi.CustomResourceOptions) =>
             new k8s.apps.v1.Deployment(`${app}-${role}`, {
                 metadata: {
@@ -154,10 +211,10 @@ export class CanaryApp extends pulumi.ComponentResource {
                     selector: { matchLabels: { app: `${app}-${role}` } },
                     template: template as pulumi.Input<k8s.types.input.core.v1.PodTemplateSpec>,
                 },
-            }, { ...parent, ...extra });
+            }, { ...parent, ...extra, dependsOn: [...originals, ...((extra.dependsOn as pulumi.Resource[] | undefined) ?? [])] });
 
         if (!enabled) {
-            // baseline without a release: the primary takes the template as is
+            // baseline without a release: the primary takes the template as is, config too
             this.primary = deployment("primary", canaryTemplate.apply((t) => withRole(t, app, "primary")), replicas, {});
             this.phase = pulumi.output("Disabled");
             this.primaryWeight = pulumi.output(100);
@@ -172,6 +229,8 @@ export class CanaryApp extends pulumi.ComponentResource {
             target: { name: app, namespace: ns },
             template: canaryTemplate as unknown as pulumi.Output<Record<string, unknown>>,
             revision: this.revision,
+            ...(Object.keys(configMaps).length === 0 ? {} : { configMaps: configMapData }),
+            ...(Object.keys(secrets).length === 0 ? {} : { secrets: secretData }),
             analysis: args.analysis,
             routing: args.routing,
             linkerdRoute: args.routing === "linkerd" ? args.linkerdRoute ?? "httproute" : undefined,
@@ -184,9 +243,17 @@ export class CanaryApp extends pulumi.ComponentResource {
             ...(args.alerts === undefined ? {} : { alerts: args.alerts }),
         }, { ...parent, dependsOn: [this.canary, this.services.apex, this.services.primary, this.services.canary, ...(this.ingress === undefined ? [] : [this.ingress])] });
 
-        // nothing reaches the primary without passing the release (invariant 2)
-        const promoted = this.release.promotedTemplate.apply((t) => withRole(t as unknown as PodTemplate, app, "primary"));
-        this.primary = deployment("primary", promoted, replicas, {});
+        // nothing reaches the primary without passing the release (invariant 2), its config
+        // neither: the copies hold the promoted data, so a failed release leaves them as they were
+        const release = this.release;
+        const copies = [
+            ...Object.keys(configMaps).map((n) => configObject(primaryCopyName(n), "ConfigMap", release.promotedConfigMaps.apply((m) => m?.[n] ?? {}), "primary-config")),
+            ...Object.keys(secrets).map((n) => configObject(primaryCopyName(n), "Secret", release.promotedSecrets.apply((m) => m?.[n] ?? {}), "primary-config")),
+        ];
+        const promotedRefs = pulumi.unsecret(pulumi.all([release.promotedConfigMaps, release.promotedSecrets]).apply(([c, sec]) => trackedRefs(c, sec)));
+        const promoted = pulumi.all([release.promotedTemplate, promotedRefs]).apply(([t, refs]) =>
+            withRole(withPrimaryConfigRefs(t as unknown as PodTemplate, refs), app, "primary"));
+        this.primary = deployment("primary", promoted, replicas, { dependsOn: copies });
         this.finalize = new CanaryFinalize(`${app}-finalize`, {
             target: { name: app, namespace: ns },
             revision: this.release.promotedRevision,

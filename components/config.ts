@@ -35,6 +35,10 @@ export interface AppConfig {
     readonly replicas: number;
     /** Host of the app's Ingress (nginx routing). */
     readonly host: string;
+    /** Environment of the app's containers from its ConfigMap `<app>-config` (tracked: a change starts a release). */
+    readonly env: Record<string, string>;
+    /** Environment from its Secret `<app>-secrets` (tracked as env); undefined: no Secret. */
+    readonly secretEnv?: pulumi.Output<Record<string, string>>;
 }
 
 export interface ReleaseConfig {
@@ -170,6 +174,9 @@ export const DEFAULTS = {
     image: "ghcr.io/stefanprodan/podinfo:6.5.3",
     replicas: 2,
     host: "app.example.com",
+    /** podinfo's own default message, set through its ConfigMap. */
+    appConfig: { PODINFO_UI_MESSAGE: "greetings from podinfo" } as Record<string, string>,
+    appSecrets: {} as Record<string, string>,
     releaseEnabled: true,
     retry: false,
     metricsServer: { service: "prometheus", namespace: "monitoring", port: 9090 },
@@ -478,6 +485,40 @@ function metricsServer(p: Problems, c: ConfigSource): MetricsServer {
  * Output, and one not set as a secret is refused (Pulumi.yaml cannot declare the key
  * `secret: true`, see there).
  */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * canary:appConfig / canary:appSecrets: {NAME: value}, environment variables of the app from
+ * its ConfigMap / Secret. Numbers and booleans are taken as their text (a ConfigMap holds
+ * strings). A secret's values are never shown; canary:appSecrets must be set as a secret.
+ */
+function appEnv(p: Problems, c: ConfigSource, key: "appConfig" | "appSecrets"): Record<string, string> {
+    const secret = key === "appSecrets";
+    let raw: unknown;
+    try {
+        raw = c.getObject<unknown>(key) ?? DEFAULTS[key];
+    } catch {
+        raw = undefined;
+    }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        if (secret) p.list.push(`canary:${key}: must be an object of {NAME: value}, got another value (not shown: a secret)`);
+        else p.add(key, "must be an object of {NAME: value}", raw);
+        return {};
+    }
+    const entries = Object.entries(raw as Record<string, unknown>);
+    if (secret && entries.length > 0 && !c.isSecret(key)) {
+        p.list.push(`canary:${key}: must be set as a secret (pulumi config set --secret --path 'canary:${key}.NAME' VALUE), got a plaintext value (not shown)`);
+    }
+    const env: Record<string, string> = {};
+    for (const [name, v] of entries) {
+        if (!ENV_NAME.test(name)) p.add(`${key}.${name}`, "the name must be an environment variable name (letters, digits, '_', not starting with a digit)", name);
+        if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") env[name] = String(v);
+        else if (secret) p.list.push(`canary:${key}.${name}: must be a string, got another value (not shown: a secret)`);
+        else p.add(`${key}.${name}`, "must be a string", v);
+    }
+    return env;
+}
+
 function kubeconfig(p: Problems, c: ConfigSource): pulumi.Output<string> | undefined {
     const raw = c.get("kubeconfig") ?? DEFAULTS.kubeconfig;
     if (raw === "") return undefined;
@@ -581,6 +622,8 @@ export function readStackConfig(c: ConfigSource, opts: ReadOptions = {}): StackC
     }
 
     const alerts = resolveAlerts(p, rawAnalysis, alertProviders(p, c));
+    const env = appEnv(p, c, "appConfig");
+    const secretEnv = appEnv(p, c, "appSecrets");
     const release: ReleaseConfig = {
         enabled: bool(p, c, "releaseEnabled", DEFAULTS.releaseEnabled),
         retry: bool(p, c, "retry", DEFAULTS.retry),
@@ -599,7 +642,11 @@ export function readStackConfig(c: ConfigSource, opts: ReadOptions = {}): StackC
         linkerdRoute,
         infra,
         charts,
-        app: { name: appName, image, replicas: int(p, c, "replicas", DEFAULTS.replicas, 1), host: str(c, "host", DEFAULTS.host) },
+        app: {
+            name: appName, image, replicas: int(p, c, "replicas", DEFAULTS.replicas, 1), host: str(c, "host", DEFAULTS.host),
+            env,
+            ...(Object.keys(secretEnv).length === 0 ? {} : { secretEnv: pulumi.secret(secretEnv) }),
+        },
         release,
     };
     if (p.list.length > 0) throw new ConfigError(p.list);

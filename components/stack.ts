@@ -64,6 +64,8 @@ export function deployStack(cfg: StackConfig): StackOutputs {
         image: cfg.app.image,
         replicas: cfg.app.replicas,
         host: cfg.app.host,
+        env: cfg.app.env,
+        ...(cfg.app.secretEnv === undefined ? {} : { secretEnv: cfg.app.secretEnv }),
         routing: cfg.routing,
         linkerdRoute: cfg.linkerdRoute,
         analysis: cfg.release.secretAnalysis ? pulumi.secret(cfg.release.analysis) : cfg.release.analysis,

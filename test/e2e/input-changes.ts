@@ -35,6 +35,8 @@ export const RELEASE_INPUT_ROWS = {
     target: row("new app", "(10) appName", "canary:appName or canary:namespace (namespace: scenario (9))"),
     template: row("analysed", "(2)", "canary:image (every template change goes with a new revision)"),
     revision: row("analysed", "(2)", "canary:image"),
+    configMaps: row("analysed", "(12)", "canary:appConfig (the data of podinfo's ConfigMap alone: its checksum is in the template and the revision)"),
+    secrets: row("analysed", "(12)", "canary:appSecrets (a secret; the data of podinfo's Secret alone)"),
     analysis: row("kept", "(10) analysis", "canary:analysis (threshold 2 -> 3)"),
     routing: row("moved", "(9), (10) routing", "canary:routing nginx -> istio (9, up) and nginx -> linkerd (10, preview)"),
     linkerdRoute: row("moved", "unit: diffRelease", "canary:linkerdRoute, read only with canary:routing linkerd, whose CRDs the e2e cluster has not: the same ROUTING_PROPERTIES path as routing"),

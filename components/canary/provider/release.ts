@@ -201,12 +201,25 @@ function context(inputs: ReleaseInputs, s: Seams, signal?: AbortSignal): Release
     };
 }
 
-function outputs(inputs: ReleaseInputs, state: ReleaseState, promotedTemplate: Record<string, unknown>, routes: Routes): ReleaseOutputs {
+/** What the primary runs: a template and the tracked data that passed analysis with it. */
+type Promoted = Pick<ReleaseOutputs, "promotedTemplate" | "promotedConfigMaps" | "promotedSecrets">;
+
+/** The inputs promoted as they are (initialization, a passed analysis). */
+const promotedFrom = (inputs: ReleaseInputs): Promoted => ({
+    promotedTemplate: inputs.template, promotedConfigMaps: inputs.configMaps ?? {}, promotedSecrets: inputs.secrets ?? {},
+});
+
+/** What the primary already runs (a state from before config tracking has no tracked data). */
+const promotedBefore = (olds: ReleaseOutputs): Promoted => ({
+    promotedTemplate: olds.promotedTemplate, promotedConfigMaps: olds.promotedConfigMaps ?? {}, promotedSecrets: olds.promotedSecrets ?? {},
+});
+
+function outputs(inputs: ReleaseInputs, state: ReleaseState, promoted: Promoted, routes: Routes): ReleaseOutputs {
     return {
         ...inputs,
         phase: state.phase,
         promotedRevision: state.phase === "Promoting" ? state.revision : state.promotedRevision,
-        promotedTemplate,
+        ...promoted,
         failedRevision: state.failedRevision,
         message: state.message,
         primaryWeight: routes.primary,
@@ -222,7 +235,7 @@ export async function createRelease(inputs: ReleaseInputs): Promise<{ id: string
     await s.router.reconcile(inputs.target, inputs.analysis.match);
     try {
         const state = await runRelease(ctx, initialize(inputs.target, inputs.revision, s.clock.now()));
-        return { id: releaseId(inputs.target), outs: outputs(inputs, state, inputs.template, { primary: 100, canary: 0 }) };
+        return { id: releaseId(inputs.target), outs: outputs(inputs, state, promotedFrom(inputs), { primary: 100, canary: 0 }) };
     } finally {
         await s.events.flush?.();
     }
@@ -269,7 +282,7 @@ async function update(s: Seams, _id: string, recorded: ReleaseOutputs, news: Rel
         const saved = await s.store.load(news.target);
         if (unfinished(saved)) return { outs: await abandon(s, ctx0, olds, news, saved) };
         const routes = await s.router.getRoutes(news.target);
-        return { outs: outputs(news, olds.state ?? idleState(), olds.promotedTemplate, routes) };
+        return { outs: outputs(news, olds.state ?? idleState(), promotedBefore(olds), routes) };
     }
     // the cluster's record wins (written at every step); without it, Pulumi state's, which a
     // failed release updates too (failedRelease)
@@ -312,7 +325,7 @@ async function update(s: Seams, _id: string, recorded: ReleaseOutputs, news: Rel
     if (state.phase === "Failed") {
         throw failedRelease(_id, olds, state, `canary release of ${news.target.name}.${news.target.namespace} failed, all traffic is on the primary: ${state.message}`);
     }
-    return { outs: outputs(news, state, news.template, { primary: 100, canary: 0 }) };
+    return { outs: outputs(news, state, promotedFrom(news), { primary: 100, canary: 0 }) };
 }
 
 /**
@@ -390,7 +403,7 @@ async function abandon(s: Seams, ctx: ReleaseContext, olds: ReleaseOutputs, news
     await s.events.emit(news.target, { type: "Warning", reason: "Synced", message: state.message });
     await s.store.save(news.target, state);
     ctx.log(`! ${state.message}`);
-    return outputs(news, state, olds.promotedTemplate, await s.router.getRoutes(news.target));
+    return outputs(news, state, promotedBefore(olds), await s.router.getRoutes(news.target));
 }
 
 /** All traffic to the primary, the canary scaled to zero: what every unfinished release converges to. */

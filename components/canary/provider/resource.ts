@@ -9,7 +9,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { Alert } from "../alerts/types";
 import type { AnalysisSpec, Phase, ReleaseState, Target } from "../engine/types";
-import type { LinkerdRoute, MetricsServer, Routing } from "./types";
+import type { ConfigData, LinkerdRoute, MetricsServer, Routing } from "./types";
 
 const RELEASE_MODULE = path.join(__dirname, "release");
 const FINALIZE_MODULE = path.join(__dirname, "finalize");
@@ -75,6 +75,10 @@ export interface CanaryReleaseArgs {
     readonly template: pulumi.Input<Record<string, unknown>>;
     /** Checksum of the template and the ConfigMaps/Secrets it uses. */
     readonly revision: pulumi.Input<string>;
+    /** Data of the tracked ConfigMaps by name: promoted with the template. Default none. */
+    readonly configMaps?: pulumi.Input<ConfigData>;
+    /** Data of the tracked Secrets by name; made secret here. Default none. */
+    readonly secrets?: pulumi.Input<ConfigData>;
     readonly analysis: pulumi.Input<AnalysisSpec>;
     readonly routing: pulumi.Input<Routing>;
     /** linkerd only. Default "httproute". */
@@ -99,6 +103,9 @@ export class CanaryRelease extends pulumi.dynamic.Resource {
     declare readonly promotedRevision: pulumi.Output<string>;
     /** The pod template that passed analysis (or was initialized): the primary's template. */
     declare readonly promotedTemplate: pulumi.Output<Record<string, unknown>>;
+    /** The tracked data that passed analysis with it: the primary's `<name>-primary` copies ({} in a state from before config tracking: undefined). */
+    declare readonly promotedConfigMaps: pulumi.Output<ConfigData | undefined>;
+    declare readonly promotedSecrets: pulumi.Output<ConfigData | undefined>;
     declare readonly failedRevision: pulumi.Output<string>;
     declare readonly message: pulumi.Output<string>;
     declare readonly primaryWeight: pulumi.Output<number>;
@@ -111,11 +118,13 @@ export class CanaryRelease extends pulumi.dynamic.Resource {
             ...args,
             kubeconfig: args.kubeconfig === undefined ? undefined : pulumi.secret(args.kubeconfig),
             alerts: args.alerts === undefined ? undefined : pulumi.secret(args.alerts),
+            secrets: args.secrets === undefined ? undefined : pulumi.secret(args.secrets),
             linkerdRoute: args.linkerdRoute,
             retry: args.retry ?? false,
             phase: undefined, promotedRevision: undefined, promotedTemplate: undefined, failedRevision: undefined,
+            promotedConfigMaps: undefined, promotedSecrets: undefined,
             message: undefined, primaryWeight: undefined, canaryWeight: undefined, state: undefined,
-        }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "kubeconfig", "alerts"] }, "canary", "CanaryRelease");
+        }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "kubeconfig", "alerts", "secrets", "promotedSecrets"] }, "canary", "CanaryRelease");
     }
 }
 

@@ -15,12 +15,19 @@ export type MetricsServer =
     | { readonly url: string }
     | { readonly service: string; readonly namespace: string; readonly port: number };
 
+/** Data of ConfigMaps or Secrets by object name, then key (config tracking). */
+export type ConfigData = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
 export interface ReleaseInputs {
     readonly target: Target;
     /** The canary Deployment's pod template (what the primary gets once it passes analysis). */
     readonly template: Record<string, unknown>;
     /** Checksum of the template and the ConfigMaps/Secrets it uses: a new one starts a release. */
     readonly revision: string;
+    /** The tracked ConfigMaps' data (the template uses them): promoted with the template, the primary reads copies of it. */
+    readonly configMaps?: ConfigData;
+    /** The tracked Secrets' data, as configMaps; secret. */
+    readonly secrets?: ConfigData;
     readonly analysis: AnalysisSpec;
     readonly routing: Routing;
     /** linkerd only; default httproute. */
@@ -45,6 +52,10 @@ export interface ReleaseOutputs extends ReleaseInputs {
     readonly promotedRevision: string;
     /** The pod template that passed analysis: the primary Deployment's template. */
     readonly promotedTemplate: Record<string, unknown>;
+    /** The configMaps that passed analysis with it: the data of the primary's `<name>-primary` copies. */
+    readonly promotedConfigMaps: ConfigData;
+    /** As promotedConfigMaps, for the Secrets; secret. */
+    readonly promotedSecrets: ConfigData;
     readonly failedRevision: string;
     readonly message: string;
     readonly primaryWeight: number;

@@ -4,6 +4,7 @@
 import { renderCheck, MeshProvider } from "../metrics/templates";
 import { AnalysisSpec, HOOK_TYPES, MetricCheck, Webhook } from "../engine/types";
 import { ALERT_PROVIDER_TYPES, ALERT_SEVERITIES } from "../alerts/types";
+import { ConfigKind, configRefs } from "../kube/configRefs";
 import { ReleaseInputs, ROUTINGS, LINKERD_ROUTES } from "./types";
 
 /** The engine's marker for a value not known yet (preview); such a value is not validated. */
@@ -19,6 +20,11 @@ const show = (v: unknown): string => (v === undefined ? "nothing" : JSON.stringi
 
 // RFC 1123 label, as Kubernetes requires for Service and Deployment names.
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+// RFC 1123 subdomain, as Kubernetes requires for ConfigMap and Secret names; their data keys.
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+/** 253 (a name's limit) less "-primary": the primary's copy must have a valid name too. */
+const MAX_TRACKED_NAME = 253 - "-primary".length;
 const PROM_DURATION = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
 const HTTP_URL = /^https?:\/\/[^\s/]+/;
 
@@ -206,7 +212,40 @@ export function validateReleaseInputs(raw: Partial<Record<keyof ReleaseInputs, u
     if (raw.kubeconfig !== undefined && !isUnknown(raw.kubeconfig) && typeof raw.kubeconfig !== "string") c.add("kubeconfig", "must be a string", "[secret]");
     checkMetricsServer(c, raw.metricsServer);
     const ingress = typeof raw.ingressName === "string" && !isUnknown(raw.ingressName) ? raw.ingressName : undefined;
+    trackedConfig(c, "configMaps", "ConfigMap", raw.configMaps, raw.template);
+    trackedConfig(c, "secrets", "Secret", raw.secrets, raw.template);
     return [...c.problems, ...validateAnalysis(raw.analysis, "analysis", routing, routing === "nginx" ? ingress ?? "ingress" : ingress), ...validateAlerts(raw.alerts)];
+}
+
+/**
+ * configMaps / secrets: {NAME: {KEY: value}}, each object one the template uses (a tracked
+ * object nothing reads is a typo of its name). A Secret's values are never shown.
+ */
+function trackedConfig(c: Collector, property: "configMaps" | "secrets", kind: ConfigKind, raw: unknown, template: unknown): void {
+    if (raw === undefined || isUnknown(raw)) return;
+    const secret = kind === "Secret";
+    if (!isObject(raw)) return c.add(property, `must map ${kind} names to their data`, secret ? "[secret]" : raw);
+    const used = isObject(template) && isObject(template.spec)
+        ? configRefs({ spec: template.spec }).filter((r) => r.kind === kind).map((r) => r.name)
+        : undefined;
+    for (const [name, data] of Object.entries(raw)) {
+        const p = `${property}.${name}`;
+        if (!DNS_SUBDOMAIN.test(name) || name.length > MAX_TRACKED_NAME) {
+            c.add(p, `the name must be a DNS-1123 subdomain of at most ${MAX_TRACKED_NAME} characters (its copy is ${name}-primary)`, name);
+        }
+        if (used !== undefined && !used.includes(name)) {
+            c.add(p, `the pod template does not use this ${kind} (env valueFrom, envFrom, volumes${used.length === 0 ? "; it uses none" : `; it uses ${used.join(", ")}`})`, name);
+        }
+        if (isUnknown(data)) continue;
+        if (!isObject(data)) {
+            c.add(p, "must map keys to string values", secret ? "[secret]" : data);
+            continue;
+        }
+        for (const [key, value] of Object.entries(data)) {
+            if (!CONFIG_KEY.test(key) || key.length > 253) c.add(`${p}.${key}`, "the key must be letters, digits, '-', '_' or '.'", key);
+            if (!isUnknown(value) && typeof value !== "string") c.add(`${p}.${key}`, "must be a string", secret ? "[secret]" : value);
+        }
+    }
 }
 
 /**

@@ -7,13 +7,18 @@ import * as pulumi from "@pulumi/pulumi";
 
 interface Registered { type: string; name: string; inputs: Record<string, any> } // eslint-disable-line @typescript-eslint/no-explicit-any
 let registered: Registered[] = [];
+/** What the mocked release reports as promoted config; undefined: its inputs (a promotion). */
+let promotedConfig: { configMaps: unknown; secrets: unknown } | undefined;
 
 void pulumi.runtime.setMocks({
     newResource(args) {
         registered.push({ type: args.type, name: args.name, inputs: args.inputs });
         const outs: Record<string, unknown> = { ...args.inputs };
         if (args.type === "pulumi-nodejs:dynamic/canary:CanaryRelease") {
-            Object.assign(outs, { phase: "Initialized", promotedRevision: args.inputs.revision, promotedTemplate: args.inputs.template, primaryWeight: 100, canaryWeight: 0 });
+            Object.assign(outs, {
+                phase: "Initialized", promotedRevision: args.inputs.revision, promotedTemplate: args.inputs.template, primaryWeight: 100, canaryWeight: 0,
+                promotedConfigMaps: promotedConfig?.configMaps ?? args.inputs.configMaps ?? {}, promotedSecrets: promotedConfig?.secrets ?? args.inputs.secrets ?? {},
+            });
         }
         if (args.type === "pulumi-nodejs:dynamic/canary:CanaryFinalize") {
             Object.assign(outs, { finalPhase: args.inputs.phase, message: "", primaryWeight: 100, canaryWeight: 0 });
@@ -27,7 +32,7 @@ void pulumi.runtime.setMocks({
 }, "canary", "unit", false);
 
 // modules under test after setMocks
-import { revisionOf, withRole } from "../../../components/canaryApp";
+import { CONFIG_CHECKSUM_ANNOTATION, configChecksum, revisionOf, withConfigChecksum, withRole } from "../../../components/canaryApp";
 import { ConfigSource, readStackConfig, StackConfig } from "../../../components/config";
 import { deployStack } from "../../../components/stack";
 import { Podinfo } from "../../../components/podinfo";
@@ -66,6 +71,13 @@ async function settle(outputs: { phase: pulumi.Output<string>; revision: pulumi.
     await new Promise((r) => setTimeout(r, 50));
 }
 
+/** A value the mock monitor received as a secret (Pulumi's secret signature), unwrapped; fails when it was plain. */
+function secretValue(v: unknown): unknown {
+    const o = v as Record<string, unknown>;
+    assert.equal(o?.[pulumi.runtime.specialSigKey], pulumi.runtime.specialSecretSig, `not a secret: ${JSON.stringify(v)}`);
+    return o.value;
+}
+
 const one = (type: string, name: string) => {
     const found = registered.filter((r) => r.type === type && r.name === name);
     assert.equal(found.length, 1, `${type} ${name}: registered ${found.length} times; have ${registered.map((r) => `${r.type} ${r.name}`).join(", ")}`);
@@ -96,7 +108,10 @@ describe("deployStack (nginx walkthrough)", () => {
         assert.equal(d.spec.replicas, 0);
         assert.deepEqual(d.spec.selector, { matchLabels: { app: "podinfo-canary" } });
         assert.deepEqual(d.spec.template.metadata.labels, { "app.kubernetes.io/name": "podinfo", app: "podinfo-canary" });
-        assert.deepEqual(d.spec.template.metadata.annotations, { "prometheus.io/scrape": "true", "prometheus.io/port": "9797" });
+        assert.deepEqual(d.spec.template.metadata.annotations, {
+            "prometheus.io/scrape": "true", "prometheus.io/port": "9797",
+            [CONFIG_CHECKSUM_ANNOTATION]: configChecksum({ "podinfo-config": { PODINFO_UI_MESSAGE: "greetings from podinfo" } }, {}),
+        });
         const c = d.spec.template.spec.containers[0];
         assert.equal(c.image, "ghcr.io/stefanprodan/podinfo:6.5.3");
         assert.deepEqual(c.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]), [["http", 9898], ["http-metrics", 9797], ["grpc", 9999]]);
@@ -214,6 +229,63 @@ describe("components: parents and secrets", () => {
     });
 });
 
+describe("config tracking (canary:appConfig, canary:appSecrets)", () => {
+    const secretSource = (values: Record<string, unknown>) => {
+        const base = source(values);
+        return { ...base, isSecret: (k: string) => k === "appSecrets" };
+    };
+    const envFrom = (role: string) => one("kubernetes:apps/v1:Deployment", `podinfo-${role}`).spec.template.spec.containers[0].envFrom;
+    afterEach(() => {
+        promotedConfig = undefined;
+    });
+
+    it("the canary reads the originals, the primary the -primary copies of the promoted data; secrets stay secret", async () => {
+        registered = [];
+        const out = deployStack(readStackConfig(secretSource({ appConfig: { PODINFO_UI_MESSAGE: "hi", RETRIES: 3 }, appSecrets: { TOKEN: "s3cret" } })));
+        await settle(out);
+        assert.deepEqual(one("kubernetes:core/v1:ConfigMap", "podinfo-config").data, { PODINFO_UI_MESSAGE: "hi", RETRIES: "3" });
+        assert.deepEqual(secretValue(one("kubernetes:core/v1:Secret", "podinfo-secrets").stringData), { TOKEN: "s3cret" });
+        assert.deepEqual(envFrom("canary"), [{ configMapRef: { name: "podinfo-config" } }, { secretRef: { name: "podinfo-secrets" } }]);
+        assert.deepEqual(envFrom("primary"), [{ configMapRef: { name: "podinfo-config-primary" } }, { secretRef: { name: "podinfo-secrets-primary" } }]);
+        assert.deepEqual(one("kubernetes:core/v1:ConfigMap", "podinfo-config-primary").data, { PODINFO_UI_MESSAGE: "hi", RETRIES: "3" });
+        assert.deepEqual(secretValue(one("kubernetes:core/v1:Secret", "podinfo-secrets-primary").stringData), { TOKEN: "s3cret" });
+        const release = one("pulumi-nodejs:dynamic/canary:CanaryRelease", "podinfo-release");
+        assert.deepEqual(release.configMaps, { "podinfo-config": { PODINFO_UI_MESSAGE: "hi", RETRIES: "3" } });
+        assert.deepEqual(secretValue(release.secrets), { "podinfo-secrets": { TOKEN: "s3cret" } });
+        // the checksum covers the secret's data without making the template or the revision secret
+        assert.equal(await pulumi.isSecret(out.revision), false);
+        const checksum = one("kubernetes:apps/v1:Deployment", "podinfo-canary").spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION];
+        assert.equal(checksum, configChecksum({ "podinfo-config": { PODINFO_UI_MESSAGE: "hi", RETRIES: "3" } }, { "podinfo-secrets": { TOKEN: "s3cret" } }));
+    });
+
+    it("the copies take the release's promoted data, not the desired one (a failed release changes nothing there)", async () => {
+        registered = [];
+        promotedConfig = { configMaps: { "podinfo-config": { PODINFO_UI_MESSAGE: "old" } }, secrets: { "podinfo-secrets": { TOKEN: "old" } } };
+        await settle(deployStack(readStackConfig(secretSource({ appConfig: { PODINFO_UI_MESSAGE: "new" }, appSecrets: { TOKEN: "new" } }))));
+        assert.deepEqual(one("kubernetes:core/v1:ConfigMap", "podinfo-config").data, { PODINFO_UI_MESSAGE: "new" });
+        assert.deepEqual(one("kubernetes:core/v1:ConfigMap", "podinfo-config-primary").data, { PODINFO_UI_MESSAGE: "old" });
+        assert.deepEqual(secretValue(one("kubernetes:core/v1:Secret", "podinfo-secrets-primary").stringData), { TOKEN: "old" });
+    });
+
+    it("a promoted state from before config tracking: no copy is referenced, an object not yet promoted gets an empty copy", async () => {
+        registered = [];
+        promotedConfig = { configMaps: {}, secrets: {} };
+        await settle(deployStack(readStackConfig(source({}))));
+        assert.equal(envFrom("primary")[0].configMapRef.name, "podinfo-config");
+        assert.deepEqual(one("kubernetes:core/v1:ConfigMap", "podinfo-config-primary").data, {});
+    });
+
+    it("no tracked config: no ConfigMap, no envFrom, no checksum (the template of earlier versions)", async () => {
+        registered = [];
+        await settle(deployStack(readStackConfig(source({ appConfig: {} }))));
+        assert.equal(registered.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name.startsWith("podinfo")).length, 0);
+        assert.equal(envFrom("canary"), undefined);
+        const d = one("kubernetes:apps/v1:Deployment", "podinfo-canary");
+        assert.equal(d.spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION], undefined);
+        assert.equal(one("pulumi-nodejs:dynamic/canary:CanaryRelease", "podinfo-release").configMaps, undefined);
+    });
+});
+
 describe("deployStack (linkerd on minikube)", () => {
     before(async () => {
         registered = [];
@@ -319,7 +391,11 @@ describe("revision", () => {
         const same = { spec: { containers: [{ image: "podinfo:6.5.3", name: "podinfod" }] }, metadata: { labels: {} } };
         assert.equal(revisionOf(t), revisionOf(same));
         assert.notEqual(revisionOf(t), revisionOf({ ...t, spec: { containers: [{ name: "podinfod", image: "podinfo:6.5.4" }] } }));
-        assert.notEqual(revisionOf(t, [{ a: "1" }]), revisionOf(t, [{ a: "2" }]));
+        // tracked data reaches the revision through the template's checksum annotation
+        const withData = (v: string) => withConfigChecksum(t, configChecksum({ "podinfo-config": { A: v } }, {}));
+        assert.notEqual(revisionOf(withData("1")), revisionOf(withData("2")));
+        assert.notEqual(configChecksum({}, { s: { A: "1" } }), configChecksum({}, { s: { A: "2" } }));
+        assert.equal(withData("1").metadata?.annotations?.[CONFIG_CHECKSUM_ANNOTATION], configChecksum({ "podinfo-config": { A: "1" } }, {}));
     });
     it("withRole sets the selector label per role and keeps the rest", () => {
         assert.deepEqual(withRole({ metadata: { labels: { x: "y" } }, spec: {} }, "podinfo", "primary").metadata, { labels: { x: "y", app: "podinfo-primary", "app.kubernetes.io/name": "podinfo" } });

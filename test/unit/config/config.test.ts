@@ -206,6 +206,35 @@ describe("stack config", () => {
             });
         });
 
+        describe("app environment (canary:appConfig, canary:appSecrets)", () => {
+            it("podinfo's message by default; numbers and booleans as text; secrets as one secret Output", async () => {
+                assert.deepEqual(readStackConfig(source({})).app.env, { PODINFO_UI_MESSAGE: "greetings from podinfo" });
+                assert.equal(readStackConfig(source({})).app.secretEnv, undefined);
+                const app = readStackConfig(source({ appConfig: { A: "x", N: 3, B: true } }, { appSecrets: JSON.stringify({ TOKEN: "s3cret" }) })).app;
+                assert.deepEqual(app.env, { A: "x", N: "3", B: "true" });
+                assert.ok(app.secretEnv !== undefined);
+                assert.equal(await pulumi.isSecret(app.secretEnv), true);
+                assert.deepEqual(await promiseOf(app.secretEnv), { TOKEN: "s3cret" });
+            });
+
+            it("bad names and values are refused naming the key; a secret's value is never shown", () => {
+                const problems = problemsOf(() => readStackConfig(source({ appConfig: { "1BAD": "x", OK: { nested: 1 } } }, { appSecrets: JSON.stringify({ "my-token": "s3cret", LIST: ["s3cret"] }) })));
+                assert.deepEqual(problems, [
+                    "canary:appConfig.1BAD: the name must be an environment variable name (letters, digits, '_', not starting with a digit), got \"1BAD\"",
+                    "canary:appConfig.OK: must be a string, got {\"nested\":1}",
+                    "canary:appSecrets.my-token: the name must be an environment variable name (letters, digits, '_', not starting with a digit), got \"my-token\"",
+                    "canary:appSecrets.LIST: must be a string, got another value (not shown: a secret)",
+                ]);
+                assert.ok(!problems.join("\n").includes("s3cret"));
+                assert.deepEqual(problemsOf(() => readStackConfig(source({ appConfig: ["A=1"] }))), ["canary:appConfig: must be an object of {NAME: value}, got [\"A=1\"]"]);
+            });
+
+            it("secrets set in plaintext are refused, without their values", () => {
+                assert.deepEqual(problemsOf(() => readStackConfig(source({ appSecrets: { TOKEN: "s3cret" } }))),
+                    ["canary:appSecrets: must be set as a secret (pulumi config set --secret --path 'canary:appSecrets.NAME' VALUE), got a plaintext value (not shown)"]);
+            });
+        });
+
         it("a secret unknown key is refused without its value", () => {
             assert.deepEqual(problemsOf(() => readStackConfig(source({}, { kubeconfg: "client-key-data: SECRETKEY" }))), ["canary:kubeconfg: unknown key (did you mean canary:kubeconfig?), got a secret value (not shown)"]);
         });

@@ -193,7 +193,7 @@ describe("CanaryRelease provider: exact values", () => {
         const news = inputs({ analysis: { ...analysis, threshold: 2 }, canaryReplicas: 3 });
         const { outs } = await updateRelease("test/podinfo", olds, news);
         assert.deepEqual(outs, {
-            ...news, phase: "Initialized", promotedRevision: "rev-1", promotedTemplate: olds.promotedTemplate, failedRevision: "", message: "Initialization done! podinfo.test",
+            ...news, phase: "Initialized", promotedRevision: "rev-1", promotedTemplate: olds.promotedTemplate, promotedConfigMaps: {}, promotedSecrets: {}, failedRevision: "", message: "Initialization done! podinfo.test",
             primaryWeight: 100, canaryWeight: 0, state: olds.state,
         });
         assert.deepEqual(w.router.history, []);

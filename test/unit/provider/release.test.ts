@@ -279,6 +279,24 @@ describe("CanaryRelease provider", () => {
             assert.equal(outs.phase, "Promoting");
         });
 
+        it("tracked config is promoted with its template, and a failed release keeps the promoted data", async () => {
+            const data = (m: string) => ({ configMaps: { "podinfo-config": { MESSAGE: m } }, secrets: { "podinfo-secrets": { TOKEN: m } } });
+            const { outs: first } = await createRelease(inputs(data("v1")));
+            assert.deepEqual([first.promotedConfigMaps, first.promotedSecrets], [data("v1").configMaps, data("v1").secrets]);
+            // a data change alone is a new revision (the component's checksum annotation changes the template)
+            const { outs: promoted } = await updateRelease("test/podinfo", first, { ...v2(), ...data("v2") });
+            assert.deepEqual([promoted.promotedConfigMaps, promoted.promotedSecrets], [data("v2").configMaps, data("v2").secrets]);
+            w.metrics.successRate = { ok: true, value: 50 };
+            const v3 = inputs({ template: template("podinfo:6.5.5"), revision: "rev-3", ...data("v3") });
+            await assert.rejects(updateRelease("test/podinfo", promoted, v3), (err: Error & { properties?: ReleaseOutputs }) => {
+                assert.deepEqual([err.properties?.promotedConfigMaps, err.properties?.promotedSecrets], [data("v2").configMaps, data("v2").secrets]);
+                return true;
+            });
+            // settings alone keep the promoted data too
+            const { outs: kept } = await updateRelease("test/podinfo", promoted, { ...v2(), ...data("v2"), retry: true });
+            assert.deepEqual(kept.promotedConfigMaps, data("v2").configMaps);
+        });
+
         it("a failed release's error carries the state Pulumi records: old outputs plus the failed revision, refused even with the cluster's record gone", async () => {
             const olds = await created();
             w.metrics.successRate = { ok: true, value: 50 };

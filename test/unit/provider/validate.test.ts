@@ -14,6 +14,8 @@ const inputs = {
     metricsServer: { service: "prometheus", namespace: "monitoring", port: 9090 }, kubeconfig: "apiVersion: v1", canaryReplicas: 2, retry: false,
 };
 
+const usesConfig = { spec: { containers: [{ name: "podinfod", envFrom: [{ configMapRef: { name: "podinfo-config" } }, { secretRef: { name: "podinfo-secrets" } }] }] } };
+
 const reasons = (over: Record<string, unknown>) => validateReleaseInputs({ ...inputs, ...over }).map((p) => p.reason);
 const analysisReasons = (over: Record<string, unknown>) =>
     validateAnalysis({ ...analysis, ...over }, "analysis", "istio", undefined).map((p) => p.reason);
@@ -48,6 +50,22 @@ describe("provider/validate: release inputs", () => {
         ["retry", { retry: "yes" }, ['retry: must be true or false, got "yes"']],
         ["kubeContext", { kubeContext: 7 }, ["kubeContext: must be a string, got 7"]],
         ["kubeContext unknown", { kubeContext: UNKNOWN }, []],
+        ["tracked config the template uses", { template: usesConfig, configMaps: { "podinfo-config": { MESSAGE: "hi", "a.b-c_d": "" } }, secrets: { "podinfo-secrets": { TOKEN: "t" } } }, []],
+        ["a tracked object the template does not use (a typo)", { template: usesConfig, configMaps: { "podinfo-cfg": {} } }, [
+            'configMaps.podinfo-cfg: the pod template does not use this ConfigMap (env valueFrom, envFrom, volumes; it uses podinfo-config), got "podinfo-cfg"',
+        ]],
+        ["a template that uses no Secret", { template: { spec: {} }, secrets: { s: { A: "1" } } }, [
+            'secrets.s: the pod template does not use this Secret (env valueFrom, envFrom, volumes; it uses none), got "s"',
+        ]],
+        ["tracked names and data", { template: usesConfig, configMaps: { "podinfo-config": { "bad key": "x", N: 1 }, Bad_Name: [] } }, [
+            "configMaps.podinfo-config.bad key: the key must be letters, digits, '-', '_' or '.', got \"bad key\"",
+            "configMaps.podinfo-config.N: must be a string, got 1",
+            'configMaps.Bad_Name: the name must be a DNS-1123 subdomain of at most 245 characters (its copy is Bad_Name-primary), got "Bad_Name"',
+            'configMaps.Bad_Name: the pod template does not use this ConfigMap (env valueFrom, envFrom, volumes; it uses podinfo-config), got "Bad_Name"',
+            "configMaps.Bad_Name: must map keys to string values, got []",
+        ]],
+        ["a Secret's values are never shown", { template: usesConfig, secrets: { "podinfo-secrets": { TOKEN: 42 } } }, ["secrets.podinfo-secrets.TOKEN: must be a string, got \"[secret]\""]],
+        ["tracked data unknown (preview)", { template: usesConfig, configMaps: UNKNOWN, secrets: { "podinfo-secrets": UNKNOWN } }, []],
         ["kubeconfig never shown", { kubeconfig: { token: "s3cr3t" } }, ['kubeconfig: must be a string, got "[secret]"']],
         ["kubeconfig unknown", { kubeconfig: UNKNOWN }, []],
         ["metricsServer missing", { metricsServer: undefined }, ["metricsServer: must be {url} or {service, namespace, port}, got nothing"]],
