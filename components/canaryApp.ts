@@ -58,7 +58,9 @@ export interface CanaryAppArgs {
     /**
      * ConfigMaps the template uses, name -> data, created here (config tracking, as Flagger's):
      * the canary reads them, the primary reads `<name>-primary` copies holding the data of the
-     * last promoted revision. A change of the data alone starts a release. Default none.
+     * last promoted revision. A change of the data alone starts a release. The Kubernetes
+     * provider must have enableConfigMapMutable / enableSecretMutable (else it replaces a copy,
+     * deleting it under the primary's pods). Default none.
      */
     readonly configMaps?: Record<string, pulumi.Input<Record<string, string>>>;
     /** Secrets the template uses, name -> stringData, tracked as configMaps; kept secret in state. Default none. */

@@ -35,6 +35,10 @@ export function deployStack(cfg: StackConfig): StackOutputs {
     const context = contextFor(cfg);
     const provider = new k8s.Provider("k8s", {
         context,
+        // tracked config is updated in place: by default the provider replaces a ConfigMap or
+        // Secret whose data changes, and a fixed name means deleting it first, under the pods
+        enableConfigMapMutable: true,
+        enableSecretMutable: true,
         ...(cfg.kubeconfig === undefined ? {} : { kubeconfig: cfg.kubeconfig }),
     });
     const opts: pulumi.ComponentResourceOptions = { providers: { kubernetes: provider } };

@@ -773,7 +773,78 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         }
     });
 
-    it("(12) destroy removes every object: the release's, the app's and the infrastructure's", async function () {
+    it("(12) config tracking: the data of podinfo's ConfigMap and Secret alone starts a release; the primary reads -primary copies of the promoted data, which a failed release leaves as they were; secrets stay secret", async function () {
+        const tokens = ["a", "b", "c"].map((x) => `${x}tok${crypto.randomBytes(12).toString("hex")}`);
+        const readData = async (kind: "ConfigMap" | "Secret", name: string): Promise<Record<string, string>> => {
+            if (kind === "ConfigMap") return (await k.core.readNamespacedConfigMap({ name, namespace: NS })).data ?? {};
+            const data = (await k.core.readNamespacedSecret({ name, namespace: NS })).data ?? {};
+            return Object.fromEntries(Object.entries(data).map(([key, v]) => [key, Buffer.from(v, "base64").toString()]));
+        };
+        // as plain values (the client's are class instances)
+        const envFrom = async (role: "primary" | "canary") =>
+            JSON.parse(JSON.stringify((await k.apps.readNamespacedDeployment({ name: `${APP}-${role}`, namespace: NS })).spec?.template.spec?.containers[0].envFrom)) as unknown;
+        const copies = async () => ({ message: (await readData("ConfigMap", `${APP}-config-primary`)).PODINFO_UI_MESSAGE, token: (await readData("Secret", `${APP}-secrets-primary`)).TOKEN });
+        const upWith = async (tag: string, message: string, token: string) => {
+            stack.setConfig({ "canary:image": image(tag), "canary:retry": undefined, "canary:analysis": analysis(), "canary:appConfig": { PODINFO_UI_MESSAGE: message } });
+            await stack.setSecret("canary:appSecrets.TOKEN", token, { path: true });
+            return stack.up([], { onOutput: log });
+        };
+        const cli: string[] = [];
+
+        // the stack's ConfigMap from the start (podinfo's default message), a Secret added now: the primary reads both copies
+        assert.deepStrictEqual(await readData("ConfigMap", `${APP}-config-primary`), { PODINFO_UI_MESSAGE: "greetings from podinfo" });
+        const first = await upWith("6.5.6", "greetings from podinfo", tokens[0]);
+        cli.push(first.out);
+        assert.strictEqual(first.code, 0, first.out.slice(-4000));
+        assert.deepStrictEqual(await envFrom("canary"), [{ configMapRef: { name: `${APP}-config` } }, { secretRef: { name: `${APP}-secrets` } }]);
+        assert.deepStrictEqual(await envFrom("primary"), [{ configMapRef: { name: `${APP}-config-primary` } }, { secretRef: { name: `${APP}-secrets-primary` } }]);
+        assert.deepStrictEqual(await copies(), { message: "greetings from podinfo", token: tokens[0] });
+
+        // the data alone (same image, same template but for the checksum): a release runs, then the copies hold the new data
+        const primaryBefore = await k.apps.readNamespacedDeployment({ name: `${APP}-primary`, namespace: NS });
+        const events = (await releaseEvents()).length;
+        const second = await upWith("6.5.6", "hello from a tracked ConfigMap", tokens[1]);
+        cli.push(second.out);
+        assert.strictEqual(second.code, 0, second.out.slice(-4000));
+        assertInOrder(await releaseEvents(), [/^New revision detected! Scaling up podinfo\.test$/, /^Advance podinfo\.test canary weight 50$/, /^Promotion completed! Scaling down podinfo\.test$/], events);
+        assert.deepStrictEqual(await copies(), { message: "hello from a tracked ConfigMap", token: tokens[1] });
+        const primaryAfter = await k.apps.readNamespacedDeployment({ name: `${APP}-primary`, namespace: NS });
+        const withoutChecksum = (d: typeof primaryAfter) => {
+            const t = JSON.parse(JSON.stringify(d.spec?.template)) as { metadata: { annotations: Record<string, string> } };
+            delete t.metadata.annotations["canary.pulumi.com/config-checksum"];
+            return t;
+        };
+        assert.deepStrictEqual(withoutChecksum(primaryAfter), withoutChecksum(primaryBefore), "the primary's template changed beyond the config checksum");
+        assert.notStrictEqual(primaryAfter.spec?.template.metadata?.annotations?.["canary.pulumi.com/config-checksum"], primaryBefore.spec?.template.metadata?.annotations?.["canary.pulumi.com/config-checksum"]);
+        assert.strictEqual(primaryAfter.metadata?.uid, primaryBefore.metadata?.uid);
+
+        // a failed release (6.5.5 answers 10% 5xx) with new data: the canary read the new originals, the primary's copies keep the promoted data
+        const third = await upWith("6.5.5", "a message that fails", tokens[2]);
+        cli.push(third.out);
+        assert.notStrictEqual(third.code, 0, "the up of 6.5.5 succeeded");
+        badRate(third.out);
+        assert.deepStrictEqual(await readData("ConfigMap", `${APP}-config`), { PODINFO_UI_MESSAGE: "a message that fails" });
+        assert.deepStrictEqual((await readData("Secret", `${APP}-secrets`)).TOKEN, tokens[2]);
+        assert.deepStrictEqual(await copies(), { message: "hello from a tracked ConfigMap", token: tokens[1] });
+        assert.deepStrictEqual(await podinfo("primary"), { image: image("6.5.6"), replicas: 2, ready: 2 });
+        assert.deepStrictEqual(await envFrom("primary"), [{ configMapRef: { name: `${APP}-config-primary` } }, { secretRef: { name: `${APP}-secrets-primary` } }]);
+
+        // the Secret's values are in clear nowhere Pulumi writes; the release keeps them as secrets
+        const exported = (await stack.mustRun(["stack", "export"])).out;
+        const places: Record<string, string> = { "the state file": checkpoint(), "pulumi stack export": exported, "the CLI's output": cli.join("\n"), "the stack file": fs.readFileSync(stack.file, "utf8") };
+        const found = Object.entries(places).flatMap(([place, text]) => tokens.filter((t) => text.includes(t)).map((t) => `${t.slice(0, 4)} in ${place}`));
+        assert.deepStrictEqual(found, []);
+        const release = (JSON.parse(exported) as { deployment: { resources: { type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[] } })
+            .deployment.resources.find((r) => r.type === "pulumi-nodejs:dynamic/canary:CanaryRelease");
+        const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+        for (const [side, key] of [["inputs", "secrets"], ["outputs", "secrets"], ["outputs", "promotedSecrets"]] as const) {
+            const v = release?.[side]?.[key] as Record<string, unknown> | undefined;
+            assert.strictEqual(v?.[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", `the release's ${side}.${key} is not a secret: ${JSON.stringify(v)?.slice(0, 200)}`);
+        }
+        log(`config tracking: a data-only change released in ${(second.ms / 1000).toFixed(1)} s; the failed release left the copies as promoted\n`);
+    });
+
+    it("(13) destroy removes every object: the release's, the app's and the infrastructure's", async function () {
         const r = await stack.destroy({ onOutput: log });
         timings.destroy = r.ms;
         assert.strictEqual(r.code, 0, `destroy failed:\n${r.out.slice(-4000)}`);

@@ -97,6 +97,8 @@ describe("deployStack (nginx walkthrough)", () => {
     it("uses one Kubernetes provider on the kind context, with the kubeconfig", () => {
         const p = one("pulumi:providers:kubernetes", "k8s");
         assert.equal(p.context, "kind-kind");
+        // provider inputs reach the mock as strings
+        assert.deepEqual([p.enableConfigMapMutable, p.enableSecretMutable], ["true", "true"]);
         assert.equal(JSON.stringify(p.kubeconfig).includes("kind: Config"), true, JSON.stringify(p.kubeconfig));
     });
 
@@ -319,6 +321,8 @@ describe("kubeconfig \"\" (the Pulumi.yaml default): the ambient kubeconfig", ()
     it("the Kubernetes provider and the release get no kubeconfig", () => {
         const p = one("pulumi:providers:kubernetes", "k8s");
         assert.equal(p.context, "kind-kind");
+        // provider inputs reach the mock as strings
+        assert.deepEqual([p.enableConfigMapMutable, p.enableSecretMutable], ["true", "true"]);
         assert.equal(p.kubeconfig, undefined);
         assert.equal(one("pulumi-nodejs:dynamic/canary:CanaryRelease", "podinfo-release").kubeconfig, undefined);
     });
