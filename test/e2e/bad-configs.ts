@@ -53,7 +53,8 @@ export const BAD_CONFIGS: readonly BadConfig[] = [
     { name: "alert key misspelt", config: { analysis: { alerts: [{ name: "chat", severty: "warn", providerRef: { name: "chat" } }] } }, error: 'canary:analysis.alerts[0].severty: unknown key (did you mean severity?), got "warn"' },
     { name: "app secrets in plaintext", config: { appSecrets: { API_TOKEN: "s3cret" } }, error: "canary:appSecrets: must be set as a secret (pulumi config set --secret --path 'canary:appSecrets.NAME' VALUE), got a plaintext value (not shown)" },
     { name: "app config variable name", config: { appConfig: { "ui-message": "hi" } }, error: "canary:appConfig.ui-message: the name must be an environment variable name (letters, digits, '_', not starting with a digit), got \"ui-message\"" },
-    { name: "app config not an object", config: { appConfig: ["PODINFO_UI_MESSAGE=hi"] }, error: 'canary:appConfig: must be an object of {NAME: value}, got ["PODINFO_UI_MESSAGE=hi"]' },
+    // Pulumi.yaml declares it an object: the CLI refuses a list before the program runs
+    { name: "app config not an object", config: { appConfig: ["PODINFO_UI_MESSAGE=hi"] }, error: "configuration key 'canary:appConfig' must be of type 'object'" },
     { name: "unknown secret key", secrets: { kubeconfg: "apiVersion: v1\n" }, error: "canary:kubeconfg: unknown key (did you mean canary:kubeconfig?), got a secret value (not shown)" },
     { name: "unknown analysis key", config: { analysis: { stepweight: 5 } }, error: "canary:analysis.stepweight: unknown key (did you mean stepWeight?), got 5" },
     { name: "unknown metric key", config: metric({ treshold: 99 }), error: "canary:analysis.metrics[0].treshold: unknown key, got 99" },
