@@ -9,9 +9,9 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ALERT_PROVIDER_TYPES, ALERT_SEVERITIES, Alert, AlertProvider, AlertSeverity } from "./canary/alerts/types";
-import { AnalysisSpec, MatchCondition, MetricCheck, Webhook, HookType } from "./canary/engine/types";
+import { AnalysisSpec, MatchCondition, MetricCheck, MetricSource, Webhook, HookType } from "./canary/engine/types";
 import { LinkerdRoute, MetricsServer, Routing } from "./canary/provider/types";
-import { isHttpUrl, validateAnalysis, validateMetricsServer } from "./canary/provider/validate";
+import { isHttpUrl, validateAnalysis, validateMetricSource, validateMetricsServer } from "./canary/provider/validate";
 
 export type Cluster = "kind" | "minikube";
 
@@ -143,6 +143,8 @@ export interface AnalysisConfig {
         name: string; query?: string; interval?: string;
         thresholdRange?: { min?: number; max?: number };
         templateVariables?: Record<string, string>;
+        /** A template of canary:metricTemplates instead of a query. */
+        templateRef?: { name: string };
     }[];
     readonly webhooks?: {
         name: string; type?: string; url: string; timeout?: string; retries?: number;
@@ -199,6 +201,8 @@ export const DEFAULTS = {
     } as AnalysisConfig,
     /** Alert providers by name: {type, address, channel, username}; set as a secret. */
     alertProviders: {} as Record<string, AlertProvider>,
+    /** Metric templates by name: {provider, query}, as Flagger's MetricTemplate. */
+    metricTemplates: {} as Record<string, unknown>,
 } as const;
 
 /** Metric webhook defaults (Flagger: type rollout; our per-attempt timeout). */
@@ -242,7 +246,10 @@ class Problems {
 /** The keys each object of stack config may have; any other is refused (a typo must not pass as a default). */
 const KNOWN_KEYS = {
     analysis: Object.keys(DEFAULTS.analysis),
-    metric: ["name", "query", "interval", "thresholdRange", "templateVariables"],
+    metric: ["name", "query", "interval", "thresholdRange", "templateVariables", "templateRef"],
+    templateRef: ["name"],
+    metricTemplate: ["provider", "query"],
+    templateProvider: ["type", "address", "service", "namespace", "port", "bearerToken"],
     thresholdRange: ["min", "max"],
     webhook: ["name", "type", "url", "timeout", "retries", "metadata"],
     match: ["headers", "cookie"],
@@ -330,7 +337,7 @@ function int(p: Problems, c: ConfigSource, key: string, fallback: number, min: n
 }
 
 /** Converts the Flagger-style analysis of stack config to the engine's AnalysisSpec. */
-function toAnalysisSpec(p: Problems, raw: AnalysisConfig): AnalysisSpec {
+function toAnalysisSpec(p: Problems, raw: AnalysisConfig, templates: Record<string, MetricTemplate>, unresolved: Set<number>): AnalysisSpec {
     unknownKeys(p, "analysis", raw, KNOWN_KEYS.analysis);
     const a = { ...DEFAULTS.analysis, ...raw };
     const seconds = (key: string, text: string | undefined, fallback: number): number => {
@@ -345,14 +352,14 @@ function toAnalysisSpec(p: Problems, raw: AnalysisConfig): AnalysisSpec {
     const metrics: MetricCheck[] = (Array.isArray(a.metrics) ? a.metrics : []).map((m, i) => {
         unknownKeys(p, `analysis.metrics[${i}]`, m, KNOWN_KEYS.metric);
         unknownKeys(p, `analysis.metrics[${i}].thresholdRange`, m?.thresholdRange, KNOWN_KEYS.thresholdRange);
+        const common = { name: m?.name, thresholdRange: m?.thresholdRange ?? {}, interval: m?.interval ?? "1m", templateVariables: m?.templateVariables ?? {} };
+        if (m?.templateRef !== undefined) {
+            const resolved = templateCheck(p, `analysis.metrics[${i}]`, m, templates);
+            if (resolved === undefined) unresolved.add(i);
+            return { ...common, ...(resolved ?? { query: "" }) };
+        }
         const builtin = (BUILTINS as readonly string[]).includes(m?.name) && (m.query === undefined || m.query === "") ? (m.name as MetricCheck["builtin"]) : undefined;
-        return {
-            name: m?.name,
-            ...(builtin === undefined ? { query: m?.query } : { builtin }),
-            thresholdRange: m?.thresholdRange ?? {},
-            interval: m?.interval ?? "1m",
-            templateVariables: m?.templateVariables ?? {},
-        };
+        return { ...common, ...(builtin === undefined ? { query: m?.query } : { builtin }) };
     });
     (Array.isArray(a.match) ? a.match : []).forEach((m, i) => {
         unknownKeys(p, `analysis.match[${i}]`, m, KNOWN_KEYS.match);
@@ -425,6 +432,75 @@ function alertProviders(p: Problems, c: ConfigSource): Record<string, AlertProvi
         };
     }
     return providers;
+}
+
+/** A resolved metric template: its query, and where it runs when not at canary:metricsServer. */
+interface MetricTemplate {
+    readonly query: string;
+    readonly source?: MetricSource;
+}
+
+/**
+ * canary:metricTemplates: {NAME: {provider: {type: prometheus, address | service, namespace,
+ * port; bearerToken}, query}}, as Flagger's MetricTemplate. No provider: canary:metricsServer.
+ * With a bearerToken the key must be a secret, and no message shows the token.
+ */
+function metricTemplates(p: Problems, c: ConfigSource): Record<string, MetricTemplate> {
+    let raw: unknown;
+    try {
+        raw = c.getObject<unknown>("metricTemplates") ?? DEFAULTS.metricTemplates;
+    } catch {
+        raw = undefined;
+    }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        p.list.push("canary:metricTemplates: must be an object of {NAME: {provider, query}}, got another value (not shown: it may hold a token)");
+        return {};
+    }
+    const templates: Record<string, MetricTemplate> = {};
+    for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
+        const key = `metricTemplates.${name}`;
+        if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) p.add(key, "the name must be a DNS-1123 label", name);
+        if (typeof v !== "object" || v === null || Array.isArray(v)) {
+            p.add(key, "must be {provider, query}", v);
+            continue;
+        }
+        const t = v as { provider?: unknown; query?: unknown };
+        unknownKeys(p, key, t, KNOWN_KEYS.metricTemplate);
+        if (typeof t.query !== "string" || t.query.trim() === "") p.add(`${key}.query`, "must be a PromQL query", t.query);
+        let source: MetricSource | undefined;
+        if (t.provider !== undefined) {
+            if (typeof t.provider !== "object" || t.provider === null || Array.isArray(t.provider)) {
+                p.list.push(`canary:${key}.provider: must be {type, address} or {type, service, namespace, port}, got another value (not shown: it may hold a token)`);
+            } else {
+                const pr = t.provider as Record<string, unknown>;
+                for (const k of Object.keys(pr)) if (!(KNOWN_KEYS.templateProvider as readonly string[]).includes(k)) p.add(`${key}.provider.${k}`, `unknown key${hint(k, KNOWN_KEYS.templateProvider)}`, k === "bearerToken" ? "(not shown)" : pr[k]);
+                if (pr.type !== undefined && pr.type !== "prometheus") p.add(`${key}.provider.type`, "must be prometheus", pr.type);
+                const server: unknown = pr.address !== undefined ? { url: pr.address, ...(pr.service === undefined ? {} : { service: pr.service }) } : { service: pr.service, namespace: pr.namespace, port: pr.port };
+                source = { server: server as MetricSource["server"], ...(pr.bearerToken === undefined ? {} : { bearerToken: pr.bearerToken as string }) };
+                if (pr.bearerToken !== undefined && !c.isSecret("metricTemplates")) {
+                    p.list.push(`canary:${key}.provider.bearerToken: must be set as a secret (pulumi config set --secret --path 'canary:${key}.provider.bearerToken' TOKEN), got a plaintext value (not shown)`);
+                }
+                const problems = validateMetricSource(source, `${key}.provider`);
+                for (const problem of problems) p.list.push(`canary:${problem.reason.replace(`${key}.provider.server.url`, `${key}.provider.address`).replace(`${key}.provider.server`, `${key}.provider`)}`);
+            }
+        }
+        templates[name] = { query: typeof t.query === "string" ? t.query : "", ...(source === undefined ? {} : { source }) };
+    }
+    return templates;
+}
+
+/** A metric's templateRef resolved: the template's query and source; a metric sets a query or a templateRef, not both. */
+function templateCheck(p: Problems, key: string, m: { query?: string; templateRef?: { name: string } }, templates: Record<string, MetricTemplate>): Partial<MetricCheck> | undefined {
+    unknownKeys(p, `${key}.templateRef`, m.templateRef, KNOWN_KEYS.templateRef);
+    if (m.query !== undefined) p.add(`${key}.query`, "set query or templateRef, not both", m.query);
+    const name = m.templateRef?.name;
+    const t = typeof name === "string" ? templates[name] : undefined;
+    if (t === undefined) {
+        const known = Object.keys(templates);
+        p.add(`${key}.templateRef.name`, `must name a template of canary:metricTemplates (${known.length === 0 ? "none is set" : `set: ${known.join(", ")}`})`, name);
+        return undefined;
+    }
+    return { query: t.query, templateRef: name, ...(t.source === undefined ? {} : { source: t.source }) };
 }
 
 /** analysis.alerts[], each {name, severity (default info), providerRef: {name}} naming a provider of canary:alertProviders. */
@@ -614,9 +690,14 @@ export function readStackConfig(c: ConfigSource, opts: ReadOptions = {}): StackC
         p.add("analysis", "must be an object", rawAnalysis);
         rawAnalysis = DEFAULTS.analysis;
     }
-    const analysis = toAnalysisSpec(p, rawAnalysis);
+    const unresolved = new Set<number>();
+    const analysis = toAnalysisSpec(p, rawAnalysis, metricTemplates(p, c), unresolved);
     const ingress = routing === "nginx" ? appName : undefined;
-    for (const problem of validateAnalysis(analysis, "analysis", routing, ingress)) {
+    // a template's source is reported under canary:metricTemplates by its own keys, a metric
+    // naming no template by its templateRef
+    const reported = (property: string) => /^analysis\.metrics\[\d+\]\.source/.test(property) ||
+        [...unresolved].some((i) => property.startsWith(`analysis.metrics[${i}].query`));
+    for (const problem of validateAnalysis(analysis, "analysis", routing, ingress).filter((x) => !reported(x.property))) {
         const text = problem.reason.replace(/\.intervalSeconds: must be an integer >= 1/, ".interval: must be at least 1s");
         p.list.push(`canary:${text}`);
     }
@@ -628,7 +709,8 @@ export function readStackConfig(c: ConfigSource, opts: ReadOptions = {}): StackC
         enabled: bool(p, c, "releaseEnabled", DEFAULTS.releaseEnabled),
         retry: bool(p, c, "retry", DEFAULTS.retry),
         analysis,
-        secretAnalysis: c.isSecret("analysis"),
+        // a metric template's token is in the analysis
+        secretAnalysis: c.isSecret("analysis") || analysis.metrics.some((m) => m.source?.bearerToken !== undefined),
         metricsServer: metricsServer(p, c),
         ...(alerts.length === 0 ? {} : { alerts: pulumi.secret(alerts) }),
     };

@@ -48,9 +48,22 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
     const timings: Record<string, number> = {};
     const children: number[] = [];
 
-    /** Short analysis for a real clock: 2 s interval, threshold 2, 25% steps up to 50%, 10 s windows. */
-    const analysis = (over: Partial<LocalAnalysisOptions> = {}) =>
-        localAnalysis({ loadtesterUrl: dp.loadtesterUrl, namespace: NS, intervalSeconds: 2, stepWeight: 25, maxWeight: 50, ...over });
+    /**
+     * A metric template of canary:metricTemplates, as Flagger's MetricTemplate: the canary's P95
+     * through NGINX, the quantile a template variable, at its own server (a recording proxy in
+     * front of the data plane's Prometheus) with a bearer token set as a secret.
+     */
+    const TEMPLATE_QUERY = 'histogram_quantile({{ variables.quantile }}, sum by (le) (rate(nginx_ingress_controller_request_duration_seconds_bucket{namespace="{{ namespace }}", ingress="{{ variables.ingress }}", canary!=""}[{{ interval }}]))) * 1000';
+    const templateToken = `prom${crypto.randomBytes(12).toString("hex")}`;
+    const templateQueries: { query: string; authorization?: string }[] = [];
+    let templateProxy: http.Server | undefined;
+
+    /** Short analysis for a real clock: 2 s interval, threshold 2, 25% steps up to 50%, 10 s windows; the metric template's check too. */
+    const analysis = (over: Partial<LocalAnalysisOptions> = {}) => {
+        const a = localAnalysis({ loadtesterUrl: dp.loadtesterUrl, namespace: NS, intervalSeconds: 2, stepWeight: 25, maxWeight: 50, ...over });
+        const p95 = { name: "latency-p95", templateRef: { name: "nginx-latency" }, templateVariables: { quantile: "0.95", ingress: APP }, thresholdRange: { max: 500 }, interval: "10s" };
+        return { ...a, metrics: [...(a.metrics as unknown[]), p95] };
+    };
 
     async function up(tag: string, config: Record<string, unknown> = {}): Promise<CliResult> {
         stack.setConfig({ "canary:image": image(tag), "canary:retry": undefined, "canary:analysis": analysis(), ...config });
@@ -124,11 +137,27 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         await stack.init();
         stack.setConfig(localStackConfig({ kubeContext: currentContext(env.kubeconfig), prometheusUrl: dp.prometheusUrl, namespace: NS }));
         await stack.setSecret("canary:kubeconfig", env.kubeconfig);
+        // the template's own server: forwards to the data plane's Prometheus, recording each query and its Authorization
+        const prom = new URL(dp.prometheusUrl);
+        templateProxy = http.createServer((req, res) => {
+            const query = new URL(req.url ?? "/", "http://x").searchParams.get("query") ?? "";
+            templateQueries.push({ query, ...(req.headers.authorization === undefined ? {} : { authorization: req.headers.authorization }) });
+            const upstream = http.get({ host: prom.hostname, port: prom.port, path: req.url }, (r) => {
+                res.writeHead(r.statusCode ?? 502, r.headers);
+                r.pipe(res);
+            });
+            upstream.on("error", (err) => res.writeHead(502).end(String(err)));
+        });
+        await new Promise<void>((r) => templateProxy?.listen(0, "127.0.0.1", r));
+        const proxyUrl = `http://127.0.0.1:${(templateProxy.address() as AddressInfo).port}`;
+        stack.setConfig({ "canary:metricTemplates": { "nginx-latency": { provider: { type: "prometheus", address: proxyUrl }, query: TEMPLATE_QUERY } } });
+        await stack.setSecret("canary:metricTemplates.nginx-latency.provider.bearerToken", templateToken, { path: true });
     });
 
     after(async function () {
         this.timeout(5 * 60_000);
         killAll(children);
+        templateProxy?.close();
         try {
             if (stack !== undefined && !destroyed) {
                 await stack.run(["cancel", "--yes"]);
@@ -213,6 +242,10 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
             /^Copying podinfo\.test template spec to podinfo-primary\.test$/,
             /^Promotion completed! Scaling down podinfo\.test$/,
         ], before);
+        // the metric template's check ran at its own server, rendered for the canary, with its token
+        const rendered = 'histogram_quantile(0.95, sum by (le) (rate(nginx_ingress_controller_request_duration_seconds_bucket{namespace="test", ingress="podinfo", canary!=""}[10s]))) * 1000';
+        assert.ok(templateQueries.length >= 2, `the template's server got ${templateQueries.length} queries`);
+        assert.deepStrictEqual([...new Set(templateQueries.map((q) => `${q.authorization} ${q.query}`))], [`Bearer ${templateToken} ${rendered}`]);
         // the provider's progress lines reached the CLI's output
         assert.match(r.out, /new revision [0-9a-f]{12}: 2 steps every 2s up to 50%/);
         assert.match(r.out, /- Advance podinfo\.test canary weight 50/);
@@ -668,7 +701,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
     it("(11) a webhook URL and an alert address carrying tokens and the kubeconfig, set as secrets, are in clear nowhere: state, stack export, ConfigMaps, Events, CLI output; the alerts arrive", async function () {
         const token = `tok${crypto.randomBytes(16).toString("hex")}`;
         const alertToken = `alert${crypto.randomBytes(16).toString("hex")}`;
-        const secrets = { "webhook token": [token], "alert address token": [alertToken], kubeconfig: kubeconfigSecrets(e2eEnv().kubeconfig) };
+        const secrets = { "webhook token": [token], "alert address token": [alertToken], "metric template token": [templateToken], kubeconfig: kubeconfigSecrets(e2eEnv().kubeconfig) };
         assert.ok(secrets.kubeconfig.length > 0, "the run's kubeconfig holds no key, token or password: nothing to look for");
         const cli: string[] = [];
         const callsBefore = dp.loadtester.calls.length;

@@ -43,6 +43,18 @@ export interface ThresholdRange {
     readonly max?: number;
 }
 
+/** Where Prometheus answers: a URL, or a Service reached through the API server's service proxy. */
+export type MetricsServer =
+    | { readonly url: string }
+    | { readonly service: string; readonly namespace: string; readonly port: number };
+
+/** Where a metric template's query runs (Flagger's MetricTemplate provider). */
+export interface MetricSource {
+    readonly server: MetricsServer;
+    /** Sent as `Authorization: Bearer …`; a secret, never shown. */
+    readonly bearerToken?: string;
+}
+
 export interface MetricCheck {
     readonly name: string;
     /** "request-success-rate", "request-duration", or a PromQL template (custom metric). */
@@ -52,6 +64,10 @@ export interface MetricCheck {
     /** Range of the PromQL window, e.g. "1m". */
     readonly interval: string;
     readonly templateVariables: Readonly<Record<string, string>>;
+    /** The metric template the query came from (`templateRef.name`), for messages. */
+    readonly templateRef?: string;
+    /** Where the query runs; undefined: the release's metricsServer. */
+    readonly source?: MetricSource;
 }
 
 /** A/B match, as in Flagger's HTTPMatchRequest subset NGINX supports. */

@@ -63,7 +63,7 @@ async function finalizeWith(s: Seams, inputs: FinalizeInputs): Promise<FinalizeO
         : { ...idleState(), phase: "Promoting", revision: inputs.revision };
     const ctx: ReleaseContext = {
         target: inputs.target, spec: inputs.analysis, canaryReplicas: 0, router: s.router,
-        checkMetric: metricChecker(s.metrics, inputs.routing, inputs.target, inputs.ingressName),
+        checkMetric: metricChecker(s, inputs.routing, inputs.target, inputs.ingressName),
         hooks: s.hooks, kube: s.kube, events: s.events, store: s.store, clock: s.clock, log,
     };
     // the router keeps A/B match rules only when told about them

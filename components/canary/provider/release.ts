@@ -189,7 +189,7 @@ function context(inputs: ReleaseInputs, s: Seams, signal?: AbortSignal): Release
         spec: inputs.analysis,
         canaryReplicas: inputs.canaryReplicas,
         router: s.router,
-        checkMetric: metricChecker(s.metrics, inputs.routing, inputs.target, inputs.ingressName),
+        checkMetric: metricChecker(s, inputs.routing, inputs.target, inputs.ingressName),
         hooks: s.hooks,
         kube: s.kube,
         events: s.events,

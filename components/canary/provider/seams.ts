@@ -6,7 +6,7 @@ import { HttpAlertNotifier } from "../alerts/notifier";
 import { Alert } from "../alerts/types";
 import { CheckResult } from "../engine/advance";
 import { Clock, systemClock } from "../engine/clock";
-import { AnalysisSpec, MetricCheck, ReleaseState, Target } from "../engine/types";
+import { AnalysisSpec, MetricCheck, MetricSource, ReleaseState, Target } from "../engine/types";
 import { StatusStore } from "../engine/scheduler";
 import { EventSink } from "../events/sink";
 import { WebhookClient } from "../hooks/client";
@@ -28,7 +28,10 @@ export interface Seams {
     readonly router: Router;
     readonly events: EventSink;
     readonly hooks: WebhookClient;
+    /** Where checks run: the release's metricsServer. */
     readonly metrics: MetricProvider;
+    /** Where a metric template's checks run: its own server (and token). Without it such a check fails. */
+    readonly metricsAt?: (source: MetricSource) => MetricProvider;
     readonly store: ReleaseStore;
     readonly clock: Clock;
     /** Progress lines: the provider's stdout, shown by the CLI as info lines. */
@@ -75,9 +78,16 @@ function withAlerts(s: Seams, inputs: SeamInputs): Seams {
     return { ...s, events: new AlertingEventSink(s.events, alerts, new HttpAlertNotifier({ clock: s.clock }), { fields, now: () => s.clock.now(), log: (l) => s.log(`[${inputs.target.name}.${inputs.target.namespace}] ${l}`) }) };
 }
 
-/** Evaluates one check: render, query, assess. Never throws (a render error is a failed check). */
-export function metricChecker(metrics: MetricProvider, routing: Routing, target: Target, ingress?: string): (check: MetricCheck) => Promise<CheckResult> {
+/**
+ * Evaluates one check: render, query (at the check's own source when it has one, else at the
+ * release's metricsServer), assess. Never throws (a render error is a failed check).
+ */
+export function metricChecker(s: Pick<Seams, "metrics" | "metricsAt">, routing: Routing, target: Target, ingress?: string): (check: MetricCheck) => Promise<CheckResult> {
     return async (check) => {
+        const metrics = check.source === undefined ? s.metrics : s.metricsAt?.(check.source);
+        if (metrics === undefined) {
+            return { pass: false, message: `Halt ${target.name}.${target.namespace} advancement metric "${check.name}": no provider for the server of template "${check.templateRef ?? check.name}"` };
+        }
         let promql: string;
         try {
             promql = renderCheck(check, routing, target, ingress);
@@ -105,12 +115,22 @@ function realSeams(inputs: SeamInputs): Seams {
     const log = (line: string) => console.log(line);
     // the API server's credentials go only to the API server: proxied calls get them, direct ones not
     const proxied = client.apiServerAxios(kube.kc);
+    // a Prometheus by URL, or through the service proxy (with the API server's credentials,
+    // so a bearer token of a template's own goes only to a server it reaches directly)
+    const prometheusAt = (server: MetricsServer, bearerToken?: string): MetricProvider => "url" in server
+        ? new PrometheusProvider({ baseURL: server.url, ...(bearerToken === undefined ? {} : { bearerToken }) })
+        : lazyMetrics(async () => new PrometheusProvider({ baseURL: client.serviceProxyUrl(kube.kc, server.namespace, server.service, server.port), axios: await proxied }));
     const ms = inputs.metricsServer;
     const metrics: MetricProvider = ms === undefined
         ? { query: async () => ({ ok: false, reason: "unreachable", message: "no metrics server configured" }) }
-        : "url" in ms
-            ? new PrometheusProvider({ baseURL: ms.url })
-            : lazyMetrics(async () => new PrometheusProvider({ baseURL: client.serviceProxyUrl(kube.kc, ms.namespace, ms.service, ms.port), axios: await proxied }));
+        : prometheusAt(ms);
+    const bySource = new Map<string, MetricProvider>();
+    const metricsAt = (source: MetricSource): MetricProvider => {
+        const key = JSON.stringify([source.server, source.bearerToken ?? ""]);
+        const made = bySource.get(key) ?? prometheusAt(source.server, source.bearerToken);
+        bySource.set(key, made);
+        return made;
+    };
     const direct = new HttpWebhookClient();
     const hooks: WebhookClient = {
         async call(hook, payload) {
@@ -127,6 +147,7 @@ function realSeams(inputs: SeamInputs): Seams {
         events: new KubeEventSink(kube, { onError: (err) => log(`! could not record event: ${err.message}`) }),
         hooks,
         metrics,
+        metricsAt,
         store: new ConfigMapStatusStore(kube),
         clock: systemClock,
         log,

@@ -1,7 +1,7 @@
 // Inputs and outputs of the CanaryRelease and CanaryFinalize dynamic resources, as plain
 // values (what the provider process sees). No Pulumi types here: the provider requires this.
 import { Alert } from "../alerts/types";
-import { AnalysisSpec, Phase, ReleaseState, Target } from "../engine/types";
+import { AnalysisSpec, MetricsServer, Phase, ReleaseState, Target } from "../engine/types";
 
 export type Routing = "nginx" | "linkerd" | "istio";
 export const ROUTINGS: readonly Routing[] = ["nginx", "linkerd", "istio"];
@@ -10,10 +10,7 @@ export const ROUTINGS: readonly Routing[] = ["nginx", "linkerd", "istio"];
 export type LinkerdRoute = "httproute" | "smi";
 export const LINKERD_ROUTES: readonly LinkerdRoute[] = ["httproute", "smi"];
 
-/** Where Prometheus answers: a URL, or a Service reached through the API server's service proxy. */
-export type MetricsServer =
-    | { readonly url: string }
-    | { readonly service: string; readonly namespace: string; readonly port: number };
+export type { MetricsServer } from "../engine/types";
 
 /** Data of ConfigMaps or Secrets by object name, then key (config tracking). */
 export type ConfigData = Readonly<Record<string, Readonly<Record<string, string>>>>;

@@ -160,6 +160,8 @@ function validateMetric(c: Collector, p: string, raw: unknown, names: Set<string
     }
     if (m.builtin !== undefined) c.oneOf(`${p}.builtin`, m.builtin, ["request-success-rate", "request-duration"]);
     if (m.templateVariables !== undefined && !isObject(m.templateVariables)) c.add(`${p}.templateVariables`, "must map names to strings", m.templateVariables);
+    if (m.templateRef !== undefined) c.str(`${p}.templateRef`, m.templateRef, DNS_LABEL, "a template name (a DNS-1123 label)");
+    if (m.source !== undefined) c.problems.push(...validateMetricSource(m.source, `${p}.source`));
     // the query must render for this routing provider: a missing variable fails now, not mid-release
     if (c.problems.some((x) => x.property.startsWith(`${p}.`)) || routing === undefined) return;
     if (typeof m.name !== "string" || typeof m.interval !== "string") return;
@@ -283,21 +285,41 @@ export function validateAlerts(raw: unknown, prefix = "alerts"): Problem[] {
 }
 
 /** Validates a metrics server: {url} or {service, namespace, port}. */
-export function validateMetricsServer(v: unknown): Problem[] {
+export function validateMetricsServer(v: unknown, prefix = "metricsServer"): Problem[] {
     const c = new Collector();
-    checkMetricsServer(c, v);
+    checkMetricsServer(c, v, prefix);
     return c.problems;
 }
 
-function checkMetricsServer(c: Collector, v: unknown): void {
+function checkMetricsServer(c: Collector, v: unknown, prefix = "metricsServer"): void {
     if (isUnknown(v)) return;
-    if (!isObject(v)) return c.add("metricsServer", "must be {url} or {service, namespace, port}", v);
+    if (!isObject(v)) return c.add(prefix, "must be {url} or {service, namespace, port}", v);
     if (v.url !== undefined) {
-        if (v.service !== undefined) c.add("metricsServer", "set url or service, not both", v);
-        c.str("metricsServer.url", v.url, HTTP_URL, "an http:// or https:// URL");
+        if (v.service !== undefined) c.add(prefix, "set url or service, not both", v);
+        c.str(`${prefix}.url`, v.url, HTTP_URL, "an http:// or https:// URL");
         return;
     }
-    c.str("metricsServer.service", v.service, DNS_LABEL, "a Service name");
-    c.str("metricsServer.namespace", v.namespace, DNS_LABEL, "a namespace name");
-    c.int("metricsServer.port", v.port, 1, 65535);
+    c.str(`${prefix}.service`, v.service, DNS_LABEL, "a Service name");
+    c.str(`${prefix}.namespace`, v.namespace, DNS_LABEL, "a namespace name");
+    c.int(`${prefix}.port`, v.port, 1, 65535);
+}
+
+/**
+ * A metric template's source: its server, and a bearer token (a secret, never shown) only for a
+ * server reached directly: through the API server's service proxy the Authorization header is
+ * the API server's.
+ */
+export function validateMetricSource(v: unknown, prefix: string): Problem[] {
+    const c = new Collector();
+    if (isUnknown(v)) return [];
+    if (!isObject(v)) return [{ property: prefix, reason: `${prefix}: must be {server, bearerToken}, got another value (not shown: it may hold a token)` }];
+    checkMetricsServer(c, v.server, `${prefix}.server`);
+    const token = v.bearerToken;
+    if (token !== undefined && !isUnknown(token)) {
+        if (typeof token !== "string" || token.trim() === "") c.problems.push({ property: `${prefix}.bearerToken`, reason: `${prefix}.bearerToken: must be a non-empty string (a secret, not shown)` });
+        else if (isObject(v.server) && v.server.url === undefined) {
+            c.problems.push({ property: `${prefix}.bearerToken`, reason: `${prefix}.bearerToken: needs a server by URL (through the API server's service proxy the Authorization header is the API server's)` });
+        }
+    }
+    return c.problems;
 }

@@ -206,6 +206,48 @@ describe("stack config", () => {
             });
         });
 
+        describe("metric templates (canary:metricTemplates, analysis.metrics[].templateRef)", () => {
+            const P99 = 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="{{ namespace }}", app="{{ target }}"}[{{ interval }}]))) * 1000';
+            const metric = { name: "latency-p99", templateRef: { name: "p99" }, thresholdRange: { max: 500 }, interval: "30s", templateVariables: { q: "0.99" } };
+
+            it("a template resolves into the check: its query, and its own server when it has one; the token makes the analysis secret", () => {
+                const plain = readStackConfig(source({ metricTemplates: { p99: { query: P99 } }, analysis: { metrics: [metric] } })).release;
+                assert.deepEqual(plain.analysis.metrics, [{ name: "latency-p99", query: P99, templateRef: "p99", thresholdRange: { max: 500 }, interval: "30s", templateVariables: { q: "0.99" } }]);
+                assert.equal(plain.secretAnalysis, false);
+                const templates = { p99: { provider: { type: "prometheus", address: "https://prom.example.com", bearerToken: "tok-123" }, query: P99 }, local: { provider: { service: "prometheus", namespace: "monitoring", port: 9090 }, query: "up" } };
+                const r = readStackConfig(source({ analysis: { metrics: [metric, { name: "up", templateRef: { name: "local" }, thresholdRange: { min: 1 } }] } }, { metricTemplates: JSON.stringify(templates) })).release;
+                assert.deepEqual(r.analysis.metrics.map((m) => m.source), [
+                    { server: { url: "https://prom.example.com" }, bearerToken: "tok-123" },
+                    { server: { service: "prometheus", namespace: "monitoring", port: 9090 } },
+                ]);
+                assert.equal(r.secretAnalysis, true);
+            });
+
+            it("bad templates and references are refused naming the key; a token is never shown", () => {
+                const problems = problemsOf(() => readStackConfig(source(
+                    { analysis: { metrics: [{ ...metric, query: "up" }, { ...metric, name: "b", templateRef: { name: "nope", namespace: "x" } }] } },
+                    { metricTemplates: JSON.stringify({ p99: { query: P99, provider: { type: "datadog", address: "prom:9090", bearerToken: "tok-123", tokn: 1 } }, Bad: { query: "" }, svc: { query: "up", provider: { service: "prometheus", namespace: "monitoring", port: 9090, bearerToken: "tok-123" } } }) },
+                )));
+                assert.deepEqual([...problems].sort(), [
+                    "canary:analysis.metrics[0].query: set query or templateRef, not both, got \"up\"",
+                    "canary:analysis.metrics[1].templateRef.name: must name a template of canary:metricTemplates (set: p99, Bad, svc), got \"nope\"",
+                    "canary:analysis.metrics[1].templateRef.namespace: unknown key, got \"x\"",
+                    "canary:metricTemplates.Bad: the name must be a DNS-1123 label, got \"Bad\"",
+                    "canary:metricTemplates.Bad.query: must be a PromQL query, got \"\"",
+                    "canary:metricTemplates.p99.provider.address: must be an http:// or https:// URL, got \"prom:9090\"",
+                    "canary:metricTemplates.p99.provider.tokn: unknown key, got 1",
+                    "canary:metricTemplates.p99.provider.type: must be prometheus, got \"datadog\"",
+                    "canary:metricTemplates.svc.provider.bearerToken: needs a server by URL (through the API server's service proxy the Authorization header is the API server's)",
+                ].sort());
+                assert.ok(!problems.join("\n").includes("tok-123"));
+            });
+
+            it("a token set in plaintext is refused, without its value", () => {
+                const problems = problemsOf(() => readStackConfig(source({ metricTemplates: { p99: { query: P99, provider: { address: "https://prom.example.com", bearerToken: "tok-123" } } } })));
+                assert.deepEqual(problems, ["canary:metricTemplates.p99.provider.bearerToken: must be set as a secret (pulumi config set --secret --path 'canary:metricTemplates.p99.provider.bearerToken' TOKEN), got a plaintext value (not shown)"]);
+            });
+        });
+
         describe("app environment (canary:appConfig, canary:appSecrets)", () => {
             it("podinfo's message by default; numbers and booleans as text; secrets as one secret Output", async () => {
                 assert.deepEqual(readStackConfig(source({})).app.env, { PODINFO_UI_MESSAGE: "greetings from podinfo" });

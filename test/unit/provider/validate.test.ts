@@ -149,6 +149,16 @@ describe("provider/validate: metrics", () => {
     const cases: [string, Record<string, unknown>, string[]][] = [
         ["name", { name: "" }, ['analysis.metrics[0].name: must be a non-empty string, got ""']],
         ["interval 30s", { interval: "30s" }, []],
+        ["a template's check with its own server and token", { builtin: undefined, query: "up", templateRef: "p99", source: { server: { url: "https://prom.example.com" }, bearerToken: "tok-1" } }, []],
+        ["a template's check at a Service", { builtin: undefined, query: "up", templateRef: "p99", source: { server: { service: "prometheus", namespace: "monitoring", port: 9090 } } }, []],
+        ["a template's source, bad", { builtin: undefined, query: "up", templateRef: "P 99", source: { server: { url: "prom" }, bearerToken: "" } }, [
+            'analysis.metrics[0].templateRef: must be a template name (a DNS-1123 label), got "P 99"',
+            'analysis.metrics[0].source.server.url: must be an http:// or https:// URL, got "prom"',
+            "analysis.metrics[0].source.bearerToken: must be a non-empty string (a secret, not shown)",
+        ]],
+        ["a token through the service proxy", { builtin: undefined, query: "up", source: { server: { service: "prometheus", namespace: "monitoring", port: 9090 }, bearerToken: "tok-1" } }, [
+            "analysis.metrics[0].source.bearerToken: needs a server by URL (through the API server's service proxy the Authorization header is the API server's)",
+        ]],
         ["interval 1h30m", { interval: "1h30m" }, []],
         ["interval without a unit", { interval: "60" }, ['analysis.metrics[0].interval: must be a Prometheus duration such as 1m or 30s, got "60"']],
         ["interval with a trailing space", { interval: "1m " }, ['analysis.metrics[0].interval: must be a Prometheus duration such as 1m or 30s, got "1m "']],
