@@ -710,7 +710,7 @@ export function readStackConfig(c: ConfigSource, opts: ReadOptions = {}): StackC
         retry: bool(p, c, "retry", DEFAULTS.retry),
         analysis,
         // a metric template's token is in the analysis
-        secretAnalysis: c.isSecret("analysis") || analysis.metrics.some((m) => m.source?.bearerToken !== undefined),
+        secretAnalysis: c.isSecret("analysis") || (Array.isArray(analysis.metrics) && analysis.metrics.some((m) => m.source?.bearerToken !== undefined)),
         metricsServer: metricsServer(p, c),
         ...(alerts.length === 0 ? {} : { alerts: pulumi.secret(alerts) }),
     };

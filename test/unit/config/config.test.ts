@@ -242,6 +242,10 @@ describe("stack config", () => {
                 assert.ok(!problems.join("\n").includes("tok-123"));
             });
 
+            it("metrics given as a non-list are refused, not a crash (the template resolution reads the list)", () => {
+                assert.deepEqual(problemsOf(() => readStackConfig(source({ analysis: { metrics: "request-success-rate" } }))), ['canary:analysis.metrics: must be a list of metric checks, got "request-success-rate"']);
+            });
+
             it("a token set in plaintext is refused, without its value", () => {
                 const problems = problemsOf(() => readStackConfig(source({ metricTemplates: { p99: { query: P99, provider: { address: "https://prom.example.com", bearerToken: "tok-123" } } } })));
                 assert.deepEqual(problems, ["canary:metricTemplates.p99.provider.bearerToken: must be set as a secret (pulumi config set --secret --path 'canary:metricTemplates.p99.provider.bearerToken' TOKEN), got a plaintext value (not shown)"]);
