@@ -392,22 +392,28 @@ function toAnalysisSpec(p: Problems, raw: AnalysisConfig, templates: Record<stri
     };
 }
 
+/** An object-valued key, or its default when unset: `value` is undefined when what was read (`raw`) is no object. */
+function objectKey(c: ConfigSource, key: "alertProviders" | "metricTemplates" | "appConfig" | "appSecrets"): { value?: Record<string, unknown>; raw: unknown } {
+    let raw: unknown;
+    try {
+        raw = c.getObject<unknown>(key) ?? DEFAULTS[key];
+    } catch {
+        raw = undefined; // not JSON
+    }
+    return typeof raw === "object" && raw !== null && !Array.isArray(raw) ? { value: raw as Record<string, unknown>, raw } : { raw };
+}
+
 /**
  * canary:alertProviders: {NAME: {type, address, channel, username}}, set as a secret (every
  * address carries its chat's token): no problem shows a value of it but the type.
  */
 function alertProviders(p: Problems, c: ConfigSource): Record<string, AlertProvider> {
-    let raw: unknown;
-    try {
-        raw = c.getObject<unknown>("alertProviders") ?? DEFAULTS.alertProviders;
-    } catch {
-        raw = undefined;
-    }
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    const { value: raw } = objectKey(c, "alertProviders");
+    if (raw === undefined) {
         p.list.push("canary:alertProviders: must be an object of {NAME: {type, address}}, got another value (not shown: a secret)");
         return {};
     }
-    const entries = Object.entries(raw as Record<string, unknown>);
+    const entries = Object.entries(raw);
     if (entries.length > 0 && !c.isSecret("alertProviders")) {
         p.list.push("canary:alertProviders: must be set as a secret (its addresses carry tokens: pulumi config set --secret --path 'canary:alertProviders.NAME.address' URL), got a plaintext value (not shown)");
     }
@@ -446,18 +452,13 @@ interface MetricTemplate {
  * With a bearerToken the key must be a secret, and no message shows the token.
  */
 function metricTemplates(p: Problems, c: ConfigSource): Record<string, MetricTemplate> {
-    let raw: unknown;
-    try {
-        raw = c.getObject<unknown>("metricTemplates") ?? DEFAULTS.metricTemplates;
-    } catch {
-        raw = undefined;
-    }
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    const { value: raw } = objectKey(c, "metricTemplates");
+    if (raw === undefined) {
         p.list.push("canary:metricTemplates: must be an object of {NAME: {provider, query}}, got another value (not shown: it may hold a token)");
         return {};
     }
     const templates: Record<string, MetricTemplate> = {};
-    for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
+    for (const [name, v] of Object.entries(raw)) {
         const key = `metricTemplates.${name}`;
         if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) p.add(key, "the name must be a DNS-1123 label", name);
         if (typeof v !== "object" || v === null || Array.isArray(v)) {
@@ -570,18 +571,13 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 function appEnv(p: Problems, c: ConfigSource, key: "appConfig" | "appSecrets"): Record<string, string> {
     const secret = key === "appSecrets";
-    let raw: unknown;
-    try {
-        raw = c.getObject<unknown>(key) ?? DEFAULTS[key];
-    } catch {
-        raw = undefined;
-    }
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    const { value: obj, raw } = objectKey(c, key);
+    if (obj === undefined) {
         if (secret) p.list.push(`canary:${key}: must be an object of {NAME: value}, got another value (not shown: a secret)`);
         else p.add(key, "must be an object of {NAME: value}", raw);
         return {};
     }
-    const entries = Object.entries(raw as Record<string, unknown>);
+    const entries = Object.entries(obj);
     if (secret && entries.length > 0 && !c.isSecret(key)) {
         p.list.push(`canary:${key}: must be set as a secret (pulumi config set --secret --path 'canary:${key}.NAME' VALUE), got a plaintext value (not shown)`);
     }
