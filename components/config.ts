@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ALERT_PROVIDER_TYPES, ALERT_SEVERITIES, Alert, AlertProvider, AlertSeverity } from "./canary/alerts/types";
 import { AnalysisSpec, MatchCondition, MetricCheck, MetricSource, Webhook, HookType } from "./canary/engine/types";
 import { LinkerdRoute, MetricsServer, Routing } from "./canary/provider/types";
-import { isHttpUrl, validateAnalysis, validateMetricSource, validateMetricsServer } from "./canary/provider/validate";
+import { STATIC_CONFLICT, isHttpUrl, validateAnalysis, validateMetricSource, validateMetricsServer } from "./canary/provider/validate";
 
 export type Cluster = "kind" | "minikube";
 
@@ -152,6 +152,10 @@ export interface AnalysisConfig {
     }[];
     /** Flagger's alerts: each sends the release's moments at its severity or above to a provider of canary:alertProviders. */
     readonly alerts?: { name: string; severity?: string; providerRef: { name: string } }[];
+    /** A fixed split held for a soak time instead of the weight ladder (the Helm walkthrough). */
+    readonly static?: { weight?: number; soak?: string };
+    /** An SLO error budget the canary must not burn faster than maxBurnRate. */
+    readonly errorBudget?: { slo?: number; window?: string; maxBurnRate?: number; maxBudgetSpent?: number; interval?: string };
 }
 
 /** Defaults of every key; Pulumi.yaml declares the same ones. */
@@ -229,11 +233,11 @@ export class ConfigError extends Error {
     }
 }
 
-/** "30s", "1m", "1m30s", "2h" -> seconds; undefined when it is not such a duration. */
+/** "30s", "1m", "1m30s", "2h", "30d" -> seconds; undefined when it is not such a duration. */
 export function parseDuration(text: string): number | undefined {
-    const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
-    if (m === null || text.trim() === "" || (m[1] ?? m[2] ?? m[3]) === undefined) return undefined;
-    return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+    const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
+    if (m === null || text.trim() === "" || (m[1] ?? m[2] ?? m[3] ?? m[4]) === undefined) return undefined;
+    return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
 }
 
 class Problems {
@@ -245,7 +249,9 @@ class Problems {
 
 /** The keys each object of stack config may have; any other is refused (a typo must not pass as a default). */
 const KNOWN_KEYS = {
-    analysis: Object.keys(DEFAULTS.analysis),
+    analysis: [...Object.keys(DEFAULTS.analysis), "static", "errorBudget"],
+    static: ["weight", "soak"],
+    errorBudget: ["slo", "window", "maxBurnRate", "maxBudgetSpent", "interval"],
     metric: ["name", "query", "interval", "thresholdRange", "templateVariables", "templateRef"],
     templateRef: ["name"],
     metricTemplate: ["provider", "query"],
@@ -344,10 +350,14 @@ function toAnalysisSpec(p: Problems, raw: AnalysisConfig, templates: Record<stri
         if (text === undefined) return fallback;
         const s = typeof text === "string" ? parseDuration(text) : undefined;
         if (s === undefined || s < 1) {
-            p.add(key, "must be a duration such as 30s, 1m or 1m30s", text);
+            p.add(key, "must be a duration such as 30s, 1m, 1m30s or 30d", text);
             return fallback;
         }
         return s;
+    };
+    const required = (key: string, text: string | undefined, fallback: number): number => {
+        if (text === undefined) p.add(key, "must be set, a duration such as 30s, 1m, 1m30s or 30d", text);
+        return seconds(key, text, fallback);
     };
     const metrics: MetricCheck[] = (Array.isArray(a.metrics) ? a.metrics : []).map((m, i) => {
         unknownKeys(p, `analysis.metrics[${i}]`, m, KNOWN_KEYS.metric);
@@ -376,7 +386,27 @@ function toAnalysisSpec(p: Problems, raw: AnalysisConfig, templates: Record<stri
         retries: h?.retries ?? WEBHOOK_DEFAULTS.retries,
         metadata: h?.metadata ?? {},
     }));
+    let split: AnalysisSpec["static"];
+    if (raw.static !== undefined) {
+        unknownKeys(p, "analysis.static", raw.static, KNOWN_KEYS.static);
+        // a static split has one weight: a ladder key next to it is a contradiction, not a default
+        // (validateAnalysis refuses stepWeights, iterations and match; these two have defaults it cannot tell from)
+        for (const k of ["stepWeight", "maxWeight"] as const) if (raw[k] !== undefined) p.add(`analysis.${k}`, STATIC_CONFLICT, raw[k]);
+        split = { weight: raw.static?.weight as number, soakSeconds: required("analysis.static.soak", raw.static?.soak, 60) };
+    }
+    let budget: AnalysisSpec["errorBudget"];
+    if (raw.errorBudget !== undefined) {
+        const b = raw.errorBudget;
+        unknownKeys(p, "analysis.errorBudget", b, KNOWN_KEYS.errorBudget);
+        budget = {
+            slo: b?.slo as number, windowSeconds: required("analysis.errorBudget.window", b?.window, 30 * 86400), maxBurnRate: b?.maxBurnRate as number,
+            ...(b?.maxBudgetSpent === undefined ? {} : { maxBudgetSpent: b.maxBudgetSpent }),
+            interval: b?.interval ?? "1m",
+        };
+    }
     return {
+        ...(split === undefined ? {} : { static: split }),
+        ...(budget === undefined ? {} : { errorBudget: budget }),
         intervalSeconds: seconds("analysis.interval", a.interval, 60),
         threshold: a.threshold as number,
         maxWeight: a.maxWeight as number,

@@ -1,6 +1,7 @@
 // The pure release state machine: (state, spec, observations) -> (state, actions).
 // No I/O, no clock reads, no Pulumi: the scheduler observes, calls tick, performs the actions.
-import { weightLadder } from "./ladder";
+import { ErrorRatio, assessBudget } from "./budget";
+import { soakIntervals, weightLadder } from "./ladder";
 import { msg } from "./messages";
 import { AnalysisSpec, HookType, ReleaseState, Routes, Target } from "./types";
 
@@ -28,6 +29,8 @@ export interface Observations {
     /** A type with no configured hooks is absent and counts as passed. */
     readonly hooks: Partial<Record<HookType, GateResult>>;
     readonly metrics?: readonly CheckResult[];
+    /** The canary's error ratio, observed with the metrics when an error budget is set. */
+    readonly errorRatio?: ErrorRatio;
 }
 
 export type Action =
@@ -80,7 +83,7 @@ export function startRelease(target: Target, prev: ReleaseState, revision: strin
         };
     }
     const state: ReleaseState = {
-        ...prev, phase: "Progressing", revision, canaryWeight: 0, step: 0, failedChecks: 0,
+        ...prev, phase: "Progressing", revision, canaryWeight: 0, step: 0, failedChecks: 0, budgetSpent: 0,
         rolloutConfirmed: false, preRolloutDone: false, startedAt: now, lastTransitionAt: now,
         message: msg.newRevision(target),
     };
@@ -102,6 +105,7 @@ export function needs(state: ReleaseState, spec: AnalysisSpec): Needs {
 /** The analysis now running decides promotion (last rung of the ladder, or last iteration). */
 function isLastStep(state: ReleaseState, spec: AnalysisSpec): boolean {
     if (spec.iterations > 0) return state.step + 1 >= spec.iterations;
+    if (spec.static !== undefined) return state.step >= soakIntervals({ ...spec, static: spec.static });
     return state.step >= weightLadder(spec).length;
 }
 
@@ -164,22 +168,46 @@ export function tick(target: Target, state: ReleaseState, spec: AnalysisSpec, ob
     // the first weight waits on confirm-traffic-increase; a canary with no traffic is not analysed
     if (spec.iterations === 0 && state.step === 0) return increaseWeight(target, state, spec, obs, []);
 
-    // analysis of the current step: rollout hooks (load) and metrics
+    // analysis of the current step: rollout hooks (load), metrics, the error budget
     const failures: string[] = [];
     const rollout = obs.hooks.rollout;
     if (!passed(rollout)) failures.push(msg.rolloutHookFailed(target, rollout?.message ?? ""));
     for (const m of obs.metrics ?? []) if (!m.pass) failures.push(m.message);
-    if (failures.length > 0) return failedCheck(target, state, spec, now, failures);
+    let analysed = state;
+    if (spec.errorBudget !== undefined) {
+        const reading = obs.errorRatio ?? { ok: false, message: "the canary's error ratio was not measured" };
+        const b = assessBudget(target, spec.errorBudget, reading, state.canaryWeight, spec.intervalSeconds, state.budgetSpent ?? 0);
+        analysed = { ...state, budgetSpent: b.spent };
+        if (!b.pass) failures.push(b.message);
+        // spent budget only grows: once over its cap, waiting for the threshold would spend more
+        if (b.exhausted) return overBudget(target, analysed, now, failures);
+    }
+    if (failures.length > 0) return failedCheck(target, analysed, spec, now, failures);
 
     if (spec.iterations > 0) {
-        const iteration = state.step + 1;
-        const advanced: ReleaseState = { ...state, step: iteration, lastTransitionAt: now, message: msg.advanceIteration(target, iteration, spec.iterations) };
+        const iteration = analysed.step + 1;
+        const advanced: ReleaseState = { ...analysed, step: iteration, lastTransitionAt: now, message: msg.advanceIteration(target, iteration, spec.iterations) };
         const ev: Action = { kind: "event", type: "Normal", message: advanced.message };
         if (iteration >= spec.iterations) return promotionGate(target, advanced, spec, obs, [ev]);
         return { state: advanced, actions: [ev], next: "interval" };
     }
-    if (state.step >= weightLadder(spec).length) return promotionGate(target, state, spec, obs);
-    return increaseWeight(target, state, spec, obs, []);
+    if (spec.static !== undefined) {
+        // the weight holds; each passed interval soaks, the last one decides promotion
+        if (isLastStep(analysed, spec)) return promotionGate(target, analysed, spec, obs);
+        const soaked = Math.min(analysed.step * spec.intervalSeconds, spec.static.soakSeconds);
+        const advanced: ReleaseState = { ...analysed, step: analysed.step + 1, lastTransitionAt: now, message: msg.soaking(target, spec.static.weight, soaked, spec.static.soakSeconds) };
+        return { state: advanced, actions: [{ kind: "event", type: "Normal", message: advanced.message }], next: "interval" };
+    }
+    if (analysed.step >= weightLadder(spec).length) return promotionGate(target, analysed, spec, obs);
+    return increaseWeight(target, analysed, spec, obs, []);
+}
+
+/** The canary spent more of the error budget than it may: rolled back at once, the threshold notwithstanding. */
+function overBudget(target: Target, state: ReleaseState, now: number, failures: string[]): Step {
+    const message = failures.join("; ");
+    const events: Action[] = failures.map((m) => ({ kind: "event", type: "Warning", message: m }));
+    const rb = rollback(target, { ...state, failedChecks: state.failedChecks + 1, message }, now, `${msg.budgetExhausted(target)}: ${message}`, msg.budgetExhausted(target));
+    return { ...rb, actions: [...events, ...rb.actions] };
 }
 
 function increaseWeight(target: Target, state: ReleaseState, spec: AnalysisSpec, obs: Observations, before: Action[]): Step {

@@ -1,13 +1,16 @@
 // The weight ladder: which canary weights a release walks through.
 import { AnalysisSpec } from "./types";
 
+type LadderSpec = Pick<AnalysisSpec, "stepWeights" | "stepWeight" | "maxWeight" | "iterations" | "static">;
+
 /**
  * Explicit stepWeights win; otherwise stepWeight, 2*stepWeight, ... capped at maxWeight
  * (the last step is maxWeight itself, as Flagger does when maxWeight is not a multiple).
- * Blue/green and A/B (iterations > 0) have no ladder.
+ * A static split has one rung, its weight. Blue/green and A/B (iterations > 0) have no ladder.
  */
-export function weightLadder(spec: Pick<AnalysisSpec, "stepWeights" | "stepWeight" | "maxWeight" | "iterations">): number[] {
+export function weightLadder(spec: LadderSpec): number[] {
     if (spec.iterations > 0) return [];
+    if (spec.static !== undefined) return [spec.static.weight];
     if (spec.stepWeights.length > 0) return [...spec.stepWeights];
     const ladder: number[] = [];
     for (let w = spec.stepWeight; w < spec.maxWeight; w += spec.stepWeight) ladder.push(w);
@@ -15,7 +18,14 @@ export function weightLadder(spec: Pick<AnalysisSpec, "stepWeights" | "stepWeigh
     return ladder;
 }
 
+/** Analysed intervals a static split holds its weight for: the soak time, rounded up to whole intervals. */
+export function soakIntervals(spec: Pick<AnalysisSpec, "intervalSeconds"> & { readonly static: NonNullable<AnalysisSpec["static"]> }): number {
+    return Math.max(1, Math.ceil(spec.static.soakSeconds / spec.intervalSeconds));
+}
+
 /** Number of analysed steps before promotion. */
-export function totalSteps(spec: Pick<AnalysisSpec, "stepWeights" | "stepWeight" | "maxWeight" | "iterations">): number {
-    return spec.iterations > 0 ? spec.iterations : weightLadder(spec).length;
+export function totalSteps(spec: LadderSpec & Pick<AnalysisSpec, "intervalSeconds">): number {
+    if (spec.iterations > 0) return spec.iterations;
+    if (spec.static !== undefined) return soakIntervals({ intervalSeconds: spec.intervalSeconds, static: spec.static });
+    return weightLadder(spec).length;
 }

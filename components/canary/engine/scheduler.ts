@@ -4,8 +4,9 @@ import { HookPayload, WebhookClient } from "../hooks/client";
 import { KubeApi } from "../kube/api";
 import { Router } from "../routers/router";
 import { Action, CheckResult, GateResult, Observations, Step, finalize, interrupt, needs, tick } from "./advance";
+import { ErrorRatio } from "./budget";
 import { Clock } from "./clock";
-import { AnalysisSpec, HookType, MetricCheck, ReleaseState, Target } from "./types";
+import { AnalysisSpec, ErrorBudget, HookType, MetricCheck, ReleaseState, Target } from "./types";
 
 /** Saves release state where the next `pulumi up` (or a human) can find it. */
 export interface StatusStore {
@@ -21,6 +22,8 @@ export interface ReleaseContext {
     readonly router: Router;
     /** Evaluates one metric check (render, query, assess); never throws. */
     readonly checkMetric: (check: MetricCheck) => Promise<CheckResult>;
+    /** Measures the canary's error ratio for the error budget; never throws. Without it a budget check fails. */
+    readonly readErrorRatio?: (budget: ErrorBudget) => Promise<ErrorRatio>;
     readonly hooks: WebhookClient;
     readonly kube: KubeApi;
     readonly events: EventSink;
@@ -95,8 +98,13 @@ async function observe(ctx: ReleaseContext, state: ReleaseState): Promise<Observ
         if (result !== undefined) hooks[type] = result;
     }
     // metrics only once the canary serves: a not-ready canary is handled by the deadline check
-    const metrics = need.metrics && canaryReady?.ready === true ? await Promise.all(ctx.spec.metrics.map((m) => ctx.checkMetric(m))) : undefined;
-    return { now: ctx.clock.now(), canaryReady, hooks, metrics };
+    const analyse = need.metrics && canaryReady?.ready === true;
+    const metrics = analyse ? await Promise.all(ctx.spec.metrics.map((m) => ctx.checkMetric(m))) : undefined;
+    const budget = ctx.spec.errorBudget;
+    const errorRatio = analyse && budget !== undefined
+        ? await (ctx.readErrorRatio?.(budget) ?? Promise.resolve<ErrorRatio>({ ok: false, message: "no error-ratio reader in this release's context" }))
+        : undefined;
+    return { now: ctx.clock.now(), canaryReady, hooks, metrics, ...(errorRatio === undefined ? {} : { errorRatio }) };
 }
 
 async function canaryReadiness(ctx: ReleaseContext): Promise<{ ready: boolean; message: string }> {

@@ -76,6 +76,35 @@ export interface MatchCondition {
     readonly cookie?: string;
 }
 
+/**
+ * The Helm walkthrough's static split: the canary takes a fixed share of traffic for a soak
+ * time, analysed every interval, then is promoted or rolled back. No weight ladder.
+ */
+export interface StaticSplit {
+    /** The canary's share of traffic, in percent (1..100). */
+    readonly weight: number;
+    /** How long the canary holds that share under analysis before it may be promoted. */
+    readonly soakSeconds: number;
+}
+
+/**
+ * An SLO error budget the canary must not burn too fast. Burn rate = the canary's error ratio
+ * / (1 - slo/100): 1 spends the window's budget exactly over the window; the Google SRE
+ * workbook pages at 14.4 over an hour of a 30-day window (2% of the budget in an hour).
+ */
+export interface ErrorBudget {
+    /** Percent of requests that must succeed, e.g. 99.9. */
+    readonly slo: number;
+    /** The SLO's window, e.g. 30 days: what "budget spent" is a share of. */
+    readonly windowSeconds: number;
+    /** A check fails when the canary burns faster than this. */
+    readonly maxBurnRate: number;
+    /** Optional: the release fails once the canary has spent this percent of the window's budget. */
+    readonly maxBudgetSpent?: number;
+    /** Range of the canary's error-ratio query, e.g. "1m". */
+    readonly interval: string;
+}
+
 export interface AnalysisSpec {
     readonly intervalSeconds: number;
     /** Failed checks tolerated over the whole run before rolling back. */
@@ -91,6 +120,10 @@ export interface AnalysisSpec {
     readonly progressDeadlineSeconds: number;
     readonly metrics: readonly MetricCheck[];
     readonly webhooks: readonly Webhook[];
+    /** A fixed split held for a soak time instead of a ladder; absent: progressive. */
+    readonly static?: StaticSplit;
+    /** An error-budget check run with the metrics at every analysed step. */
+    readonly errorBudget?: ErrorBudget;
 }
 
 /** The app the release is about. */
@@ -119,6 +152,12 @@ export interface ReleaseState {
     /** Position on the weight ladder, or the iteration for blue/green and A/B. */
     readonly step: number;
     readonly failedChecks: number;
+    /**
+     * Percent of the error budget's window that the canary's errors spent in this release
+     * (its error ratio over each analysed interval, at its weight); 0 when a release starts, absent in
+     * state written before error budgets existed.
+     */
+    readonly budgetSpent?: number;
     /** confirm-rollout hooks passed for this revision. */
     readonly rolloutConfirmed: boolean;
     /** pre-rollout hooks passed for this revision. */

@@ -99,6 +99,11 @@ const REASON_TEXT: Record<Exclude<QueryResult, { ok: true }>["reason"], string> 
     unreachable: "Prometheus unreachable",
 };
 
+/** Why a query gave no number, as the messages say it: "no values found", "Prometheus unreachable". */
+export function queryFailureText(result: Exclude<QueryResult, { ok: true }>): string {
+    return REASON_TEXT[result.reason];
+}
+
 function hasBound(r: ThresholdRange): boolean {
     return r.min !== undefined || r.max !== undefined;
 }

@@ -5,7 +5,7 @@
 import { idleState } from "../engine/advance";
 import { ReleaseContext, runFinalize } from "../engine/scheduler";
 import { ReleaseState } from "../engine/types";
-import { metricChecker, Seams, seamsFor } from "./seams";
+import { errorRatioReader, metricChecker, Seams, seamsFor } from "./seams";
 import { FinalizeInputs, FinalizeOutputs } from "./types";
 
 export function diffFinalize(_id: string, olds: Partial<FinalizeOutputs>, news: Partial<FinalizeInputs>): { changes: boolean } {
@@ -64,6 +64,7 @@ async function finalizeWith(s: Seams, inputs: FinalizeInputs): Promise<FinalizeO
     const ctx: ReleaseContext = {
         target: inputs.target, spec: inputs.analysis, canaryReplicas: 0, router: s.router,
         checkMetric: metricChecker(s, inputs.routing, inputs.target, inputs.ingressName),
+        readErrorRatio: errorRatioReader(s, inputs.routing, inputs.target, inputs.ingressName),
         hooks: s.hooks, kube: s.kube, events: s.events, store: s.store, clock: s.clock, log,
     };
     // the router keeps A/B match rules only when told about them

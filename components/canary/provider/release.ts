@@ -25,7 +25,7 @@ import { totalSteps } from "../engine/ladder";
 import { msg } from "../engine/messages";
 import { warn } from "./engineLog";
 import { engineWatch } from "./engineWatch";
-import { metricChecker, Seams, seamsFor } from "./seams";
+import { errorRatioReader, metricChecker, Seams, seamsFor } from "./seams";
 import { ReleaseInputs, ReleaseOutputs } from "./types";
 import { Problem, UNKNOWN, validateReleaseInputs } from "./validate";
 
@@ -190,6 +190,7 @@ function context(inputs: ReleaseInputs, s: Seams, signal?: AbortSignal): Release
         canaryReplicas: inputs.canaryReplicas,
         router: s.router,
         checkMetric: metricChecker(s, inputs.routing, inputs.target, inputs.ingressName),
+        readErrorRatio: errorRatioReader(s, inputs.routing, inputs.target, inputs.ingressName),
         hooks: s.hooks,
         kube: s.kube,
         events: s.events,
@@ -414,7 +415,11 @@ async function stopCanary(s: Seams, target: Target): Promise<void> {
 
 function describePlan(inputs: ReleaseInputs): string {
     const a = inputs.analysis;
-    const checks = a.metrics.map((m) => m.name).join(", ") || "no metrics";
+    const budget = a.errorBudget === undefined ? [] : [`error budget (burn rate <= ${a.errorBudget.maxBurnRate}x of SLO ${a.errorBudget.slo}%)`];
+    const checks = [...a.metrics.map((m) => m.name), ...budget].join(", ") || "no metrics";
+    if (a.static !== undefined) {
+        return `static ${a.static.weight}% for ${a.static.soakSeconds}s (${totalSteps(a)} checks every ${a.intervalSeconds}s), threshold ${a.threshold}, checks: ${checks}`;
+    }
     if (a.iterations > 0) return `${a.iterations} iterations every ${a.intervalSeconds}s, checks: ${checks}`;
     return `${totalSteps(a)} steps every ${a.intervalSeconds}s up to ${a.stepWeights.length > 0 ? a.stepWeights[a.stepWeights.length - 1] : a.maxWeight}%, threshold ${a.threshold}, checks: ${checks}`;
 }

@@ -5,13 +5,14 @@ import { AlertingEventSink, analysisFields } from "../alerts/sink";
 import { HttpAlertNotifier } from "../alerts/notifier";
 import { Alert } from "../alerts/types";
 import { CheckResult } from "../engine/advance";
+import { ErrorRatio } from "../engine/budget";
 import { Clock, systemClock } from "../engine/clock";
-import { AnalysisSpec, MetricCheck, MetricSource, ReleaseState, Target } from "../engine/types";
+import { AnalysisSpec, ErrorBudget, MetricCheck, MetricSource, ReleaseState, Target } from "../engine/types";
 import { StatusStore } from "../engine/scheduler";
 import { EventSink } from "../events/sink";
 import { WebhookClient } from "../hooks/client";
 import { KubeApi } from "../kube/api";
-import { assess } from "../metrics/assess";
+import { assess, queryFailureText } from "../metrics/assess";
 import { MetricProvider } from "../metrics/provider";
 import { renderCheck } from "../metrics/templates";
 import { Router } from "../routers/router";
@@ -98,6 +99,23 @@ export function metricChecker(s: Pick<Seams, "metrics" | "metricsAt">, routing: 
             return assess(check, await metrics.query(promql), target);
         } catch (err) {
             return { pass: false, message: `Halt ${target.name}.${target.namespace} advancement metric "${check.name}" failed: ${err instanceof Error ? err.message : String(err)}` };
+        }
+    };
+}
+
+/**
+ * The canary's error ratio for an error budget: the routing's builtin success rate over the
+ * budget's interval, at the release's metricsServer. Never throws.
+ */
+export function errorRatioReader(s: Pick<Seams, "metrics">, routing: Routing, target: Target, ingress?: string): (budget: ErrorBudget) => Promise<ErrorRatio> {
+    return async (budget) => {
+        const check: MetricCheck = { name: "error-budget", builtin: "request-success-rate", thresholdRange: {}, interval: budget.interval, templateVariables: {} };
+        try {
+            const r = await s.metrics.query(renderCheck(check, routing, target, ingress));
+            if (!r.ok) return { ok: false, message: `${queryFailureText(r)} for the canary's success rate: ${r.message}` };
+            return { ok: true, errorRatio: Math.min(1, Math.max(0, 1 - r.value / 100)) };
+        } catch (err) {
+            return { ok: false, message: `the canary's success rate failed: ${err instanceof Error ? err.message : String(err)}` };
         }
     };
 }

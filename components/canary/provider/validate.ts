@@ -125,6 +125,9 @@ export function validateAnalysis(raw: unknown, prefix: string, routing: MeshProv
         c.add(f("iterations"), "must be > 0 when match (A/B testing) is set", a.iterations);
     }
 
+    validateStatic(c, prefix, a.static, iterations, stepWeights ?? [], match ?? []);
+    validateErrorBudget(c, f("errorBudget"), a.errorBudget);
+
     const metrics = Array.isArray(a.metrics) ? a.metrics : undefined;
     if (!isUnknown(a.metrics) && metrics === undefined) c.add(f("metrics"), "must be a list of metric checks", a.metrics);
     const names = new Set<string>();
@@ -135,6 +138,34 @@ export function validateAnalysis(raw: unknown, prefix: string, routing: MeshProv
     const hookNames = new Set<string>();
     (hooks ?? []).forEach((h, i) => validateWebhook(c, `${f("webhooks")}[${i}]`, h, hookNames));
     return c.problems;
+}
+
+/** Why a ladder or A/B key next to a static split is refused (the program says the same of stepWeight and maxWeight). */
+export const STATIC_CONFLICT = "cannot be set with analysis.static (one fixed weight for the soak time)";
+
+/** A static split: one weight held for the soak time, so none of the ladder's or A/B's keys. */
+function validateStatic(c: Collector, prefix: string, raw: unknown, iterations: number, stepWeights: readonly unknown[], match: readonly unknown[]): void {
+    const p = `${prefix}.static`;
+    if (raw === undefined || isUnknown(raw)) return;
+    if (!isObject(raw)) return c.add(p, "must be an object with weight and soak", raw);
+    c.int(`${p}.weight`, raw.weight, 1, 100);
+    c.int(`${p}.soakSeconds`, raw.soakSeconds, 1);
+    const conflicts: Array<[string, unknown, boolean]> = [["iterations", iterations, iterations > 0], ["stepWeights", stepWeights, stepWeights.length > 0], ["match", match, match.length > 0]];
+    for (const [key, value, set] of conflicts) if (set) c.add(`${prefix}.${key}`, STATIC_CONFLICT, value);
+}
+
+function validateErrorBudget(c: Collector, p: string, raw: unknown): void {
+    if (raw === undefined || isUnknown(raw)) return;
+    if (!isObject(raw)) return c.add(p, "must be an object with slo, window and maxBurnRate", raw);
+    const num = (k: string, ok: (v: number) => boolean, what: string) => {
+        const v = raw[k];
+        if (!isUnknown(v) && (typeof v !== "number" || !Number.isFinite(v) || !ok(v))) c.add(`${p}.${k}`, `must be ${what}`, v);
+    };
+    num("slo", (v) => v > 0 && v < 100, "a percentage of successful requests above 0 and below 100, such as 99.9");
+    num("maxBurnRate", (v) => v > 0, "a number > 0 (1 spends the budget exactly over the window)");
+    if (raw.maxBudgetSpent !== undefined) num("maxBudgetSpent", (v) => v > 0 && v <= 100, "a percentage of the window's budget, above 0 and at most 100");
+    c.int(`${p}.windowSeconds`, raw.windowSeconds, 1);
+    c.str(`${p}.interval`, raw.interval, PROM_DURATION, "a Prometheus duration such as 1m or 30s");
 }
 
 function validateMetric(c: Collector, p: string, raw: unknown, names: Set<string>, routing: MeshProvider | undefined, ingress: string | undefined): void {

@@ -123,7 +123,7 @@ describe("stack config", () => {
 
     const bad: [string, Record<string, unknown>, string][] = [
         ["stepWeight 0", { analysis: { stepWeight: 0 } }, "canary:analysis.stepWeight: must be 1..100, got 0"],
-        ["interval", { analysis: { interval: "soon" } }, 'canary:analysis.interval: must be a duration such as 30s, 1m or 1m30s, got "soon"'],
+        ["interval", { analysis: { interval: "soon" } }, 'canary:analysis.interval: must be a duration such as 30s, 1m, 1m30s or 30d, got "soon"'],
         ["routing", { routing: "traefik" }, 'canary:routing: must be one of nginx, linkerd, istio, got "traefik"'],
         ["boolean", { installPrometheus: "yes" }, 'canary:installPrometheus: must be true or false, got "yes"'],
         ["replicas", { replicas: "0" }, 'canary:replicas: must be an integer >= 1, got "0"'],
@@ -138,6 +138,49 @@ describe("stack config", () => {
             });
         });
     }
+
+    describe("static split and error budget (analysis.static, analysis.errorBudget)", () => {
+        it("reads both into the release's analysis, durations in seconds", () => {
+            const a = readStackConfig(source({ analysis: {
+                interval: "2s", static: { weight: 20, soak: "30s" },
+                errorBudget: { slo: 99.9, window: "30d", maxBurnRate: 10, maxBudgetSpent: 0.5, interval: "10s" },
+            } })).release.analysis;
+            assert.deepEqual(a.static, { weight: 20, soakSeconds: 30 });
+            assert.deepEqual(a.errorBudget, { slo: 99.9, windowSeconds: 2592000, maxBurnRate: 10, maxBudgetSpent: 0.5, interval: "10s" });
+        });
+
+        it("are absent unless set, and the budget's interval defaults to 1m", () => {
+            const a = readStackConfig(source({})).release.analysis;
+            assert.deepEqual([a.static, a.errorBudget], [undefined, undefined]);
+            const b = readStackConfig(source({ analysis: { errorBudget: { slo: 99, window: "7d", maxBurnRate: 2 } } })).release.analysis.errorBudget;
+            assert.deepEqual(b, { slo: 99, windowSeconds: 604800, maxBurnRate: 2, interval: "1m" });
+        });
+
+        const refused: [string, Record<string, unknown>, string][] = [
+            ["a weight above 100", { static: { weight: 120, soak: "30s" } }, "canary:analysis.static.weight: must be 1..100, got 120"],
+            ["no soak", { static: { weight: 20 } }, "canary:analysis.static.soak: must be set, a duration such as 30s, 1m, 1m30s or 30d, got nothing"],
+            ["a soak that is no duration", { static: { weight: 20, soak: "a while" } }, 'canary:analysis.static.soak: must be a duration such as 30s, 1m, 1m30s or 30d, got "a while"'],
+            ["a typo in static", { static: { weight: 20, soak: "30s", Soak: "1m" } }, 'canary:analysis.static.Soak: unknown key (did you mean soak?), got "1m"'],
+            ["stepWeight with static", { stepWeight: 5, static: { weight: 20, soak: "30s" } }, "canary:analysis.stepWeight: cannot be set with analysis.static (one fixed weight for the soak time), got 5"],
+            ["maxWeight with static", { maxWeight: 30, static: { weight: 20, soak: "30s" } }, "canary:analysis.maxWeight: cannot be set with analysis.static (one fixed weight for the soak time), got 30"],
+            ["stepWeights with static", { stepWeights: [5, 10], static: { weight: 20, soak: "30s" } }, "canary:analysis.stepWeights: cannot be set with analysis.static (one fixed weight for the soak time), got [5,10]"],
+            ["iterations with static", { iterations: 3, static: { weight: 20, soak: "30s" } }, "canary:analysis.iterations: cannot be set with analysis.static (one fixed weight for the soak time), got 3"],
+            ["an SLO of 100", { errorBudget: { slo: 100, window: "30d", maxBurnRate: 10 } }, "canary:analysis.errorBudget.slo: must be a percentage of successful requests above 0 and below 100, such as 99.9, got 100"],
+            ["an SLO given as text", { errorBudget: { slo: "99.9", window: "30d", maxBurnRate: 10 } }, 'canary:analysis.errorBudget.slo: must be a percentage of successful requests above 0 and below 100, such as 99.9, got "99.9"'],
+            ["no window", { errorBudget: { slo: 99.9, maxBurnRate: 10 } }, "canary:analysis.errorBudget.window: must be set, a duration such as 30s, 1m, 1m30s or 30d, got nothing"],
+            ["a burn rate of 0", { errorBudget: { slo: 99.9, window: "30d", maxBurnRate: 0 } }, "canary:analysis.errorBudget.maxBurnRate: must be a number > 0 (1 spends the budget exactly over the window), got 0"],
+            ["no burn rate", { errorBudget: { slo: 99.9, window: "30d" } }, "canary:analysis.errorBudget.maxBurnRate: must be a number > 0 (1 spends the budget exactly over the window), got nothing"],
+            ["a budget cap above 100%", { errorBudget: { slo: 99.9, window: "30d", maxBurnRate: 10, maxBudgetSpent: 150 } }, "canary:analysis.errorBudget.maxBudgetSpent: must be a percentage of the window's budget, above 0 and at most 100, got 150"],
+            ["a query interval that is no Prometheus duration", { errorBudget: { slo: 99.9, window: "30d", maxBurnRate: 10, interval: "90 seconds" } }, 'canary:analysis.errorBudget.interval: must be a Prometheus duration such as 1m or 30s, got "90 seconds"'],
+        ];
+        for (const [name, analysis, message] of refused) {
+            it(`refuses ${name}, naming the key and the value`, () => {
+                const problems = problemsOf(() => readStackConfig(source({ analysis })));
+                assert.ok(problems.includes(message), problems.join("\n"));
+                assert.equal(problems.length, 1, `one problem, said once: ${problems.join("; ")}`);
+            });
+        }
+    });
 
     describe("unknown keys (a typo must not pass as a default)", () => {
         const unknown: [string, Record<string, unknown>, string][] = [
@@ -306,7 +349,7 @@ describe("stack config", () => {
     });
 
     it("parses Flagger durations", () => {
-        assert.deepEqual(["30s", "1m", "1m30s", "2h", "", "5", "1d"].map(parseDuration), [30, 60, 90, 7200, undefined, undefined, undefined]);
+        assert.deepEqual(["30s", "1m", "1m30s", "2h", "", "5", "30d", "7d12h", "1w"].map(parseDuration), [30, 60, 90, 7200, undefined, undefined, 2592000, 648000, undefined]);
     });
 
     describe("canary:kubeconfig", () => {

@@ -2,11 +2,14 @@
 import * as assert from "assert";
 import { Action, CheckResult, GateResult, Observations, Step, initialize, interrupt, finalize, needs, startRelease, tick } from "../../../components/canary/engine/advance";
 import { AnalysisSpec, HookType, ReleaseState, Routes } from "../../../components/canary/engine/types";
+import { ErrorRatio } from "../../../components/canary/engine/budget";
 import { hook, spec, target } from "./fixtures";
 
 interface World {
     ready?: (n: number) => boolean;
     metrics?: (n: number, s: ReleaseState) => CheckResult[];
+    /** The canary's error ratio when the spec has an error budget (default 0). */
+    errorRatio?: (n: number, s: ReleaseState) => ErrorRatio;
     hooks?: (n: number, type: HookType) => GateResult | undefined;
 }
 
@@ -54,6 +57,7 @@ function drive(s: AnalysisSpec, world: World, maxTicks = 100): Run {
             canaryReady: need.canaryReady ? { ready: world.ready?.(n) ?? true, message: "0 of 1 updated replicas are available" } : undefined,
             hooks,
             metrics: need.metrics ? world.metrics?.(n, step.state) ?? [pass] : undefined,
+            ...(need.metrics && s.errorBudget !== undefined ? { errorRatio: world.errorRatio?.(n, step.state) ?? { ok: true, errorRatio: 0 } } : {}),
         };
         step = tick(target, step.state, s, obs);
         record(step.actions);
@@ -247,6 +251,94 @@ describe("engine transitions", () => {
     });
 });
 
+describe("static split and error budget", () => {
+    const DAY = 86400;
+    // 30 s interval, 90 s soak: three analysed intervals at weight 20
+    const stat = (over: Partial<AnalysisSpec> = {}) => spec({ static: { weight: 20, soakSeconds: 90 }, ...over });
+    const budget = { slo: 99.9, windowSeconds: 30 * DAY, maxBurnRate: 10, interval: "1m" };
+
+    it("holds one weight for the soak time, one event per soaked interval, then promotes", () => {
+        const r = drive(stat(), {});
+        assert.strictEqual(r.final.phase, "Promoting");
+        assert.deepStrictEqual(r.routes.map((x) => x.canary), [20], "one split, never a ladder");
+        assert.deepStrictEqual(r.events.slice(2), [
+            "Advance podinfo.test canary weight 20",
+            "Static podinfo.test canary weight 20: soaked 30s of 90s",
+            "Static podinfo.test canary weight 20: soaked 60s of 90s",
+            "Copying podinfo.test template spec to podinfo-primary.test",
+        ]);
+    });
+
+    it("analyses every soaked interval: as many checks as the soak has intervals, rounded up", () => {
+        for (const [soakSeconds, want] of [[90, 3], [91, 4], [10, 1]] as const) {
+            let checks = 0;
+            drive(stat({ static: { weight: 20, soakSeconds } }), { metrics: () => { checks++; return [pass]; } });
+            assert.strictEqual(checks, want, `soak ${soakSeconds}s at 30s`);
+        }
+    });
+
+    it("a static split with failing checks rolls back at the threshold, weight never above the split", () => {
+        const r = drive(stat({ threshold: 2 }), { metrics: () => [{ pass: false, message: "bad" }] });
+        assert.strictEqual(r.final.phase, "Failed");
+        assert.strictEqual(maxCanary(r), 20);
+        assert.deepStrictEqual(r.routes.at(-1), { primary: 100, canary: 0 });
+    });
+
+    it("a static split waits at confirm-promotion after the soak", () => {
+        const s = stat({ webhooks: [hook("confirm-promotion")] });
+        const r = drive(s, { hooks: (n) => (n < 12 ? fail("not yet") : ok()) });
+        assert.strictEqual(r.final.phase, "Promoting");
+        assert.ok(r.events.some((e) => e.startsWith("Halt podinfo.test advancement waiting for approval")), r.events.join("\n"));
+    });
+
+    it("the error budget passes a canary under the burn rate and records what it spent", () => {
+        const r = drive(stat({ errorBudget: budget }), { errorRatio: () => ({ ok: true, errorRatio: 0.005 }) });
+        assert.strictEqual(r.final.phase, "Promoting");
+        // 3 intervals of 30 s at 5x and weight 20: 3 * 5 * 0.2 * 30 / 30d = 0.00035% of the budget
+        assert.ok(Math.abs((r.final.budgetSpent ?? NaN) - 100 * 3 * 5 * 0.2 * 30 / (30 * DAY)) < 1e-12, String(r.final.budgetSpent));
+    });
+
+    it("a burn faster than maxBurnRate is a failed check, rolled back at the threshold with the rate in the reason", () => {
+        const r = drive(stat({ errorBudget: budget, threshold: 2 }), { errorRatio: () => ({ ok: true, errorRatio: 0.03 }) });
+        assert.strictEqual(r.final.phase, "Failed");
+        assert.strictEqual(r.final.failedChecks, 2);
+        assert.ok(r.final.message.startsWith("Rolling back podinfo.test failed checks threshold reached 2: Halt podinfo.test advancement error budget burn rate 30.00x > 10x"), r.final.message);
+        assert.ok(r.final.message.includes("budget spent 0.014% of 30d"), r.final.message);
+    });
+
+    it("spending past maxBudgetSpent rolls back at once, the threshold notwithstanding", () => {
+        const capped = { ...budget, maxBurnRate: 1000, maxBudgetSpent: 0.001 };
+        let checks = 0;
+        // 50x at weight 20 for 30 s spends 0.012% of 30d in the first interval
+        const r = drive(stat({ errorBudget: capped, threshold: 5 }), { errorRatio: () => { checks++; return { ok: true, errorRatio: 0.05 }; } });
+        assert.strictEqual(r.final.phase, "Failed");
+        assert.strictEqual(checks, 1, "one interval over the cap ends the release");
+        assert.strictEqual(r.final.failedChecks, 1);
+        assert.ok(r.final.message.startsWith("Rolling back podinfo.test error budget spent: Halt podinfo.test advancement error budget spent 0.012% > 0.001% of 30d"), r.final.message);
+        assert.deepStrictEqual(r.routes.at(-1), { primary: 100, canary: 0 });
+    });
+
+    it("an unmeasured error ratio fails the budget check; it never passes by default", () => {
+        const r = drive(stat({ errorBudget: budget, threshold: 1 }), { errorRatio: () => ({ ok: false, message: "no values found" }) });
+        assert.strictEqual(r.final.phase, "Failed");
+        assert.ok(r.final.message.includes("error budget (burn rate <= 10x of SLO 99.9%): no values found"), r.final.message);
+    });
+
+    it("the error budget guards a progressive ladder too, spending by each step's weight", () => {
+        const r = drive(spec({ errorBudget: budget }), { errorRatio: () => ({ ok: true, errorRatio: 0.001 }) });
+        assert.strictEqual(r.final.phase, "Promoting");
+        // 1x at weights 10..50, one 30 s interval each: (10+20+30+40+50)% * 30 s / 30d
+        assert.ok(Math.abs((r.final.budgetSpent ?? NaN) - 100 * 1.5 * 30 / (30 * DAY)) < 1e-12, String(r.final.budgetSpent));
+    });
+
+    it("a new release starts with nothing spent", () => {
+        const prev = { ...initialize(target, "rev1", 0).state, budgetSpent: 0.5 };
+        const started = startRelease(target, prev, "rev2", 0, false);
+        assert.ok(started.ok);
+        assert.strictEqual(started.step.state.budgetSpent, 0);
+    });
+});
+
 describe("startRelease", () => {
     const failed = (): ReleaseState => ({ ...initialize(target, "rev1", 0).state, phase: "Failed", failedRevision: "rev2", message: "success rate 91.60% < 99%" });
     it("refuses a revision that already failed unless retry is set", () => {
@@ -269,7 +361,7 @@ describe("startRelease", () => {
 describe("needs", () => {
     // the state right after startRelease (a literal: nothing of the engine runs while the file loads)
     const s0: ReleaseState = {
-        phase: "Progressing", revision: "rev2", promotedRevision: "rev1", failedRevision: "", canaryWeight: 0, step: 0, failedChecks: 0,
+        phase: "Progressing", revision: "rev2", promotedRevision: "rev1", failedRevision: "", canaryWeight: 0, step: 0, failedChecks: 0, budgetSpent: 0,
         rolloutConfirmed: false, preRolloutDone: false, startedAt: 0, lastTransitionAt: 0, message: "New revision detected! Scaling up podinfo.test",
     };
     it("starts from the state startRelease returns", () => {

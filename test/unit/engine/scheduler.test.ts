@@ -252,6 +252,28 @@ describe("scheduler: timing, readiness, hooks and logs", () => {
         assert.strictEqual(queried, 0);
     });
 
+    it("an error budget's ratio is read once per analysed step, with the budget, and a static split holds its weight", async () => {
+        const budget = { slo: 99.9, windowSeconds: 86400, maxBurnRate: 10, interval: "30s" };
+        const asked: unknown[] = [];
+        const ctx = context({
+            spec: spec({ intervalSeconds: 10, static: { weight: 20, soakSeconds: 30 }, errorBudget: budget }),
+            readErrorRatio: async (b) => { asked.push(b); return { ok: true, errorRatio: 0.002 }; },
+        });
+        const final = await runRelease(ctx, begin(ctx));
+        assert.strictEqual(final.phase, "Promoting");
+        assert.deepStrictEqual(asked, [budget, budget, budget], "three 10 s intervals soak 30 s");
+        assert.deepStrictEqual(ctx.router.history.map((r) => r.canary), [20]);
+        // 2x at 20% for 30 s of a day: 2 * 0.2 * 30 / 86400 of the budget
+        assert.ok(Math.abs((final.budgetSpent ?? NaN) - 100 * 2 * 0.2 * 30 / 86400) < 1e-12, String(final.budgetSpent));
+    });
+
+    it("an error budget with no reader in the context fails its check, never passes by default", async () => {
+        const ctx = context({ spec: spec({ intervalSeconds: 10, threshold: 1, errorBudget: { slo: 99, windowSeconds: 3600, maxBurnRate: 1, interval: "1m" } }) });
+        const final = await runRelease(ctx, begin(ctx));
+        assert.strictEqual(final.phase, "Failed");
+        assert.ok(final.message.includes("no error-ratio reader in this release's context"), final.message);
+    });
+
     it("every metric check is asked once per analysed step", async () => {
         const asked: string[] = [];
         const s = spec({ intervalSeconds: 10, metrics: [...spec().metrics, { name: "p99", builtin: "request-duration", thresholdRange: { max: 500 }, interval: "1m", templateVariables: {} }] });

@@ -91,7 +91,7 @@ describe("engine ticks: the exact tick of each transition", () => {
             { n: 7, phase: "Promoting", weight: 50, step: 5, failed: 0, next: "done", actions: ["Normal: Copying podinfo.test template spec to podinfo-primary.test", "promote"] },
         ]);
         assert.deepStrictEqual(final, {
-            phase: "Promoting", revision: "rev2", promotedRevision: "rev1", failedRevision: "", canaryWeight: 50, step: 5, failedChecks: 0,
+            phase: "Promoting", revision: "rev2", promotedRevision: "rev1", failedRevision: "", canaryWeight: 50, step: 5, failedChecks: 0, budgetSpent: 0,
             rolloutConfirmed: true, preRolloutDone: true, startedAt: 0, lastTransitionAt: 70_000,
             message: "Copying podinfo.test template spec to podinfo-primary.test",
         });
@@ -403,7 +403,7 @@ describe("engine: start, rollback, interrupt, finalize, whole values", () => {
 
     it("startRelease resets every counter of the previous run and keeps the promoted and failed revisions", () => {
         const prev: ReleaseState = {
-            phase: "Failed", revision: "rev2", promotedRevision: "rev1", failedRevision: "rev2", canaryWeight: 30, step: 3, failedChecks: 4,
+            phase: "Failed", revision: "rev2", promotedRevision: "rev1", failedRevision: "rev2", canaryWeight: 30, step: 3, failedChecks: 4, budgetSpent: 0.3,
             rolloutConfirmed: true, preRolloutDone: true, startedAt: 1, lastTransitionAt: 2, message: "x",
         };
         const r = startRelease(target, prev, "rev3", 9, false);
@@ -411,7 +411,7 @@ describe("engine: start, rollback, interrupt, finalize, whole values", () => {
             ok: true,
             step: {
                 state: {
-                    phase: "Progressing", revision: "rev3", promotedRevision: "rev1", failedRevision: "rev2", canaryWeight: 0, step: 0, failedChecks: 0,
+                    phase: "Progressing", revision: "rev3", promotedRevision: "rev1", failedRevision: "rev2", canaryWeight: 0, step: 0, failedChecks: 0, budgetSpent: 0,
                     rolloutConfirmed: false, preRolloutDone: false, startedAt: 9, lastTransitionAt: 9, message: "New revision detected! Scaling up podinfo.test",
                 },
                 actions: [{ kind: "event", type: "Normal", message: "New revision detected! Scaling up podinfo.test" }],

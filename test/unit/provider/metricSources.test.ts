@@ -5,7 +5,7 @@ import { strict as assert } from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
 import { MetricCheck } from "../../../components/canary/engine/types";
-import { metricChecker, seamsFor } from "../../../components/canary/provider/seams";
+import { errorRatioReader, metricChecker, seamsFor } from "../../../components/canary/provider/seams";
 import { kubeconfig } from "../kube/kubeconfig";
 
 interface Seen { readonly query: string; readonly authorization?: string }
@@ -59,5 +59,27 @@ describe("provider/seams: metric template sources", () => {
         const r = await check(templated("http://127.0.0.1:9"));
         assert.deepEqual([r.pass, queried], [false, 0]);
         assert.match(r.message ?? "", /no provider for the server of template "p99"/);
+    });
+
+    it("the error budget reads the canary's error ratio from the builtin success rate at the release's server, over the budget's interval", async () => {
+        const main = await fakePrometheus(99.5);
+        try {
+            const s = seamsFor({ target, routing: "nginx", ingressName: "podinfo", metricsServer: { url: main.url }, kubeconfig: kubeconfig("https://127.0.0.1:1") });
+            const r = await errorRatioReader(s, "nginx", target, "podinfo")({ slo: 99.9, windowSeconds: 86400, maxBurnRate: 10, interval: "45s" });
+            assert.ok(r.ok);
+            assert.ok(Math.abs(r.errorRatio - 0.005) < 1e-12, String(r.errorRatio));
+            assert.equal(main.seen.length, 1);
+            assert.match(main.seen[0].query, /ingress="podinfo", canary!=""/, "the canary's requests only");
+            assert.match(main.seen[0].query, /\[45s\]/);
+        } finally {
+            await main.close();
+        }
+    });
+
+    it("no error ratio from an unreachable server is a reason, never a ratio of 0", async () => {
+        const s = seamsFor({ target, routing: "nginx", ingressName: "podinfo", metricsServer: { url: "http://127.0.0.1:9" }, kubeconfig: kubeconfig("https://127.0.0.1:1") });
+        const r = await errorRatioReader(s, "nginx", target, "podinfo")({ slo: 99.9, windowSeconds: 86400, maxBurnRate: 10, interval: "1m" });
+        assert.equal(r.ok, false);
+        assert.match(r.ok ? "" : r.message, /^Prometheus unreachable for the canary's success rate/);
     });
 });

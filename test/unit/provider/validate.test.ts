@@ -133,6 +133,22 @@ describe("provider/validate: analysis", () => {
         ["match with bad iterations is one problem", { iterations: "2", match: [{ cookie: "canary" }] }, ['analysis.iterations: must be an integer >= 0, got "2"']],
         ["metrics not a list", { metrics: "x" }, ['analysis.metrics: must be a list of metric checks, got "x"']],
         ["webhooks not a list", { webhooks: {} }, ["analysis.webhooks: must be a list of webhooks, got {}"]],
+        ["a static split", { static: { weight: 20, soakSeconds: 30 } }, []],
+        ["a static split's bounds", { static: { weight: 0, soakSeconds: 0.5 } }, ["analysis.static.weight: must be 1..100, got 0", "analysis.static.soakSeconds: must be an integer >= 1, got 0.5"]],
+        ["a static split that is no object", { static: 20 }, ["analysis.static: must be an object with weight and soak, got 20"]],
+        ["a static split with a ladder or iterations", { static: { weight: 20, soakSeconds: 30 }, stepWeights: [10], iterations: 2 }, [
+            "analysis.iterations: cannot be set with analysis.static (one fixed weight for the soak time), got 2",
+            "analysis.stepWeights: cannot be set with analysis.static (one fixed weight for the soak time), got [10]",
+        ]],
+        ["an error budget", { errorBudget: { slo: 99.9, windowSeconds: 2592000, maxBurnRate: 14.4, maxBudgetSpent: 2, interval: "1m" } }, []],
+        ["an error budget's bounds", { errorBudget: { slo: 0, windowSeconds: 0, maxBurnRate: -1, maxBudgetSpent: 0, interval: "" } }, [
+            "analysis.errorBudget.slo: must be a percentage of successful requests above 0 and below 100, such as 99.9, got 0",
+            "analysis.errorBudget.maxBurnRate: must be a number > 0 (1 spends the budget exactly over the window), got -1",
+            "analysis.errorBudget.maxBudgetSpent: must be a percentage of the window's budget, above 0 and at most 100, got 0",
+            "analysis.errorBudget.windowSeconds: must be an integer >= 1, got 0",
+            'analysis.errorBudget.interval: must be a Prometheus duration such as 1m or 30s, got ""',
+        ]],
+        ["an error budget unknown at preview", { errorBudget: UNKNOWN, static: UNKNOWN }, []],
         ["lists unknown", { stepWeights: UNKNOWN, match: UNKNOWN, metrics: UNKNOWN, webhooks: UNKNOWN }, []],
         ["missing lists", { stepWeights: undefined, match: undefined, metrics: undefined, webhooks: undefined }, [
             "analysis.stepWeights: must be a list of weights, got nothing",
