@@ -70,13 +70,15 @@ export function canaryAnalysisSane(bounds: AnalysisBounds = {}): ResourceValidat
             const a = args.props?.analysis;
             if (a === undefined) return;
             if (a.skipAnalysis === true) report(`${args.name}: analysis.skipAnalysis is true: releases are promoted unchecked`);
-            if (!Array.isArray(a.metrics) || a.metrics.length === 0) report(`${args.name}: analysis.metrics is empty: nothing decides a rollback`);
+            const budget = typeof a.errorBudget === "object" && a.errorBudget !== null;
+            if ((!Array.isArray(a.metrics) || a.metrics.length === 0) && !budget) report(`${args.name}: analysis.metrics is empty and no errorBudget is set: nothing decides a rollback`);
             for (const m of a.metrics ?? []) {
                 if (m.builtin === "request-success-rate" && typeof m.thresholdRange?.min === "number" && m.thresholdRange.min < minRate) {
                     report(`${args.name}: ${m.name} threshold min ${m.thresholdRange.min} is below ${minRate}%`);
                 }
             }
-            const top = Array.isArray(a.stepWeights) && a.stepWeights.length > 0 ? a.stepWeights[a.stepWeights.length - 1] : a.maxWeight;
+            const top = typeof a.static?.weight === "number" ? a.static.weight
+                : Array.isArray(a.stepWeights) && a.stepWeights.length > 0 ? a.stepWeights[a.stepWeights.length - 1] : a.maxWeight;
             if (typeof top === "number" && top > maxWeight) report(`${args.name}: canary weight reaches ${top}%, above ${maxWeight}%`);
             if (typeof a.threshold === "number" && typeof a.intervalSeconds === "number" && a.threshold * a.intervalSeconds > 3600) {
                 report(`${args.name}: threshold ${a.threshold} x interval ${a.intervalSeconds}s lets a bad canary serve for over an hour`);
@@ -98,7 +100,8 @@ export function canaryLoadTest(): ResourceValidationPolicy {
         validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
             if (args.type !== RELEASE) return;
             const a = args.props?.analysis;
-            if (a === undefined || a.skipAnalysis === true || !Array.isArray(a.metrics) || a.metrics.length === 0) return;
+            const measured = (Array.isArray(a?.metrics) && a.metrics.length > 0) || (typeof a?.errorBudget === "object" && a.errorBudget !== null);
+            if (a === undefined || a.skipAnalysis === true || !measured) return;
             const hooks = (Array.isArray(a.webhooks) ? a.webhooks : []) as { type?: string }[];
             if (!hooks.some((h) => h.type === "rollout")) {
                 report(`${args.name}: no rollout webhook (load test): the checks see user traffic only, and a window without requests fails them`);

@@ -17,6 +17,8 @@ export const IMAGES = {
     "6.5.3": {}, "6.5.4": {}, "6.5.6": {}, "6.5.7": {}, "6.5.8": {},
     "6.5.5": { errorRate: 0.1 },
     "6.5.9": { latencyMs: 700 },
+    "6.6.0": {},
+    "6.6.1": { errorRate: 0.08 },
 };
 
 /** The offline charts beside the repo (../shared/charts). */

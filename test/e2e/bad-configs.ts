@@ -68,9 +68,9 @@ export const BAD_CONFIGS: readonly BadConfig[] = [
     { name: "unknown metricsServer key", config: { metricsServer: { service: "prometheus", namespace: "monitoring", port: 9090, tls: true } }, error: "canary:metricsServer.tls: unknown key, got true" },
 
     // the ladder
-    { name: "interval not a duration", config: { analysis: { interval: "soon" } }, error: 'canary:analysis.interval: must be a duration such as 30s, 1m or 1m30s, got "soon"' },
-    { name: "interval zero", config: { analysis: { interval: "0s" } }, error: 'canary:analysis.interval: must be a duration such as 30s, 1m or 1m30s, got "0s"' },
-    { name: "interval in days", config: { analysis: { interval: "1d" } }, error: 'canary:analysis.interval: must be a duration such as 30s, 1m or 1m30s, got "1d"' },
+    { name: "interval not a duration", config: { analysis: { interval: "soon" } }, error: 'canary:analysis.interval: must be a duration such as 30s, 1m, 1m30s or 30d, got "soon"' },
+    { name: "interval zero", config: { analysis: { interval: "0s" } }, error: 'canary:analysis.interval: must be a duration such as 30s, 1m, 1m30s or 30d, got "0s"' },
+    { name: "interval in weeks", config: { analysis: { interval: "1w" } }, error: 'canary:analysis.interval: must be a duration such as 30s, 1m, 1m30s or 30d, got "1w"' },
     { name: "threshold zero", config: { analysis: { threshold: 0 } }, error: "canary:analysis.threshold: must be an integer >= 1, got 0" },
     { name: "threshold a fraction", config: { analysis: { threshold: 2.5 } }, error: "canary:analysis.threshold: must be an integer >= 1, got 2.5" },
     { name: "maxWeight over 100", config: { analysis: { maxWeight: 101 } }, error: "canary:analysis.maxWeight: must be 1..100, got 101" },
@@ -90,6 +90,16 @@ export const BAD_CONFIGS: readonly BadConfig[] = [
     { name: "header with both exact and regex", config: { analysis: { iterations: 3, match: [{ headers: { "x-canary": { exact: "a", regex: "b" } } }] } }, error: 'canary:analysis.match[0].headers.x-canary: must be {exact: string} or {regex: string}, got {"exact":"a","regex":"b"}' },
     { name: "match not a list", config: { analysis: { iterations: 3, match: { headers: {} } } }, error: 'canary:analysis.match: must be a list of match conditions, got {"headers":{}}' },
 
+    // static split and error budget
+    { name: "static weight over 100", config: { analysis: { static: { weight: 120, soak: "1m" } } }, error: "canary:analysis.static.weight: must be 1..100, got 120" },
+    { name: "static without a soak", config: { analysis: { static: { weight: 20 } } }, error: "canary:analysis.static.soak: must be set, a duration such as 30s, 1m, 1m30s or 30d, got nothing" },
+    { name: "static beside a ladder", config: { analysis: { stepWeight: 10, static: { weight: 20, soak: "1m" } } }, error: "canary:analysis.stepWeight: cannot be set with analysis.static (one fixed weight for the soak time), got 10" },
+    { name: "static beside A/B", config: { analysis: { iterations: 3, match: [{ cookie: "canary" }], static: { weight: 20, soak: "1m" } } }, error: "canary:analysis.iterations: cannot be set with analysis.static (one fixed weight for the soak time), got 3" },
+    { name: "error budget SLO of 100", config: { analysis: { errorBudget: { slo: 100, window: "30d", maxBurnRate: 10 } } }, error: "canary:analysis.errorBudget.slo: must be a percentage of successful requests above 0 and below 100, such as 99.9, got 100" },
+    { name: "error budget window not a duration", config: { analysis: { errorBudget: { slo: 99.9, window: "a month", maxBurnRate: 10 } } }, error: 'canary:analysis.errorBudget.window: must be a duration such as 30s, 1m, 1m30s or 30d, got "a month"' },
+    { name: "error budget without a burn rate", config: { analysis: { errorBudget: { slo: 99.9, window: "30d" } } }, error: "canary:analysis.errorBudget.maxBurnRate: must be a number > 0 (1 spends the budget exactly over the window), got nothing" },
+    { name: "error budget key misspelt", config: { analysis: { errorBudget: { slo: 99.9, window: "30d", maxBurnrate: 10 } } }, error: "canary:analysis.errorBudget.maxBurnrate: unknown key (did you mean maxBurnRate?), got 10" },
+
     // metrics
     { name: "metric without thresholdRange", config: { analysis: { metrics: [{ name: "request-success-rate", interval: "1m" }] } }, error: "canary:analysis.metrics[0].thresholdRange: must set min, max or both, got {}" },
     { name: "threshold min above max", config: metric({ thresholdRange: { min: 99, max: 90 } }), error: 'canary:analysis.metrics[0].thresholdRange: min must not exceed max, got {"max":90,"min":99}' },
@@ -107,7 +117,7 @@ export const BAD_CONFIGS: readonly BadConfig[] = [
     { name: "webhook URL with an unknown scheme", config: webhook({ url: "ftp://flagger-loadtester.test/" }), error: 'canary:analysis.webhooks[0].url: must be an http:// or https:// URL, got "ftp://flagger-loadtester.test/"' },
     { name: "webhook URL not a URL", config: webhook({ url: "flagger-loadtester" }), error: 'canary:analysis.webhooks[0].url: must be an http:// or https:// URL, got "flagger-loadtester"' },
     { name: "webhook without a URL", config: { analysis: { webhooks: [{ name: "gate", type: "pre-rollout" }] } }, error: "canary:analysis.webhooks[0].url: must be an http:// or https:// URL, got nothing" },
-    { name: "webhook timeout not a duration", config: webhook({ timeout: "forever" }), error: 'canary:analysis.webhooks[0].timeout: must be a duration such as 30s, 1m or 1m30s, got "forever"' },
+    { name: "webhook timeout not a duration", config: webhook({ timeout: "forever" }), error: 'canary:analysis.webhooks[0].timeout: must be a duration such as 30s, 1m, 1m30s or 30d, got "forever"' },
     { name: "webhook retries over 10", config: webhook({ retries: 11 }), error: "canary:analysis.webhooks[0].retries: must be 0..10, got 11" },
     { name: "webhook names not unique", config: { analysis: { webhooks: [{ name: "gate", url: "http://a.test/" }, { name: "gate", url: "http://b.test/" }] } }, error: 'canary:analysis.webhooks[1].name: must be unique among webhooks, got "gate"' },
     { name: "webhook metadata not strings", config: webhook({ metadata: { cmd: 1 } }), error: 'canary:analysis.webhooks[0].metadata: must map names to strings, got {"cmd":1}' },

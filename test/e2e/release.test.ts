@@ -98,6 +98,52 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         }
     }
 
+    interface Share { weight: number; requests: number; share: number }
+
+    /**
+     * Runs `run` while reading the canary weight back from the API server every 100 ms; at each
+     * change, the app processes' counters. Returns each weight the canary held (> 0) with the
+     * share of requests the canary served while it held it.
+     */
+    async function withShares<T>(run: () => Promise<T>): Promise<{ result: T; steps: Share[] }> {
+        const marks: { weight: number; counts: { primary: number; canary: number } }[] = [];
+        let watching = true;
+        const watcher = (async () => {
+            let last = -1;
+            while (watching) {
+                const w = await canaryWeight().catch(() => last);
+                if (w !== last) {
+                    marks.push({ weight: w, counts: await dp.counts() });
+                    last = w;
+                }
+                await sleep(100);
+            }
+        })();
+        let result: T;
+        try {
+            result = await run();
+        } finally {
+            watching = false;
+            await watcher;
+        }
+        marks.push({ weight: -1, counts: await dp.counts() });
+        const shares = marks.slice(0, -1).map((m, i) => {
+            const next = marks[i + 1].counts;
+            const primary = next.primary - m.counts.primary;
+            const canary = next.canary - m.counts.canary;
+            return { weight: m.weight, requests: primary + canary, share: primary + canary === 0 ? 0 : (100 * canary) / (primary + canary) };
+        });
+        log(`release: canary share per step: ${JSON.stringify(shares.map((s) => ({ ...s, share: Number(s.share.toFixed(1)) })))}\n`);
+        return { result, steps: shares.filter((s) => s.weight > 0) };
+    }
+
+    function assertSharesFollowWeights(steps: Share[]): void {
+        for (const s of steps) {
+            assert.ok(s.requests >= 50, `weight ${s.weight}: only ${s.requests} requests reached the apps`);
+            assert.ok(Math.abs(s.share - s.weight) <= 5, `weight ${s.weight}: the canary served ${s.share.toFixed(1)}% of ${s.requests} requests`);
+        }
+    }
+
     async function status(): Promise<Record<string, string>> {
         const cm = await k.core.readNamespacedConfigMap({ name: STATUS_CM, namespace: NS });
         return cm.metadata?.annotations ?? {};
@@ -191,43 +237,10 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
 
     it("(2) 6.5.4 is analysed step by step under real traffic and promoted; each step's canary share follows its weight", async function () {
         const before = (await releaseEvents()).length;
-        // read the weight back from the API server while the up runs; at each change, the app processes' counters
-        const marks: { weight: number; counts: { primary: number; canary: number } }[] = [];
-        let watching = true;
-        const watcher = (async () => {
-            let last = -1;
-            while (watching) {
-                const w = await canaryWeight().catch(() => last);
-                if (w !== last) {
-                    marks.push({ weight: w, counts: await dp.counts() });
-                    last = w;
-                }
-                await sleep(100);
-            }
-        })();
-        let r: CliResult;
-        try {
-            r = await mustUp("6.5.4");
-        } finally {
-            watching = false;
-            await watcher;
-        }
-        marks.push({ weight: -1, counts: await dp.counts() });
+        const { result: r, steps } = await withShares(() => mustUp("6.5.4"));
         timings.promote = r.ms;
-
-        const shares = marks.slice(0, -1).map((m, i) => {
-            const next = marks[i + 1].counts;
-            const primary = next.primary - m.counts.primary;
-            const canary = next.canary - m.counts.canary;
-            return { weight: m.weight, requests: primary + canary, share: primary + canary === 0 ? 0 : (100 * canary) / (primary + canary) };
-        });
-        log(`release: canary share per step: ${JSON.stringify(shares.map((s) => ({ ...s, share: Number(s.share.toFixed(1)) })))}\n`);
-        const steps = shares.filter((s) => s.weight > 0);
         assert.deepStrictEqual(steps.map((s) => s.weight), [25, 50]);
-        for (const s of steps) {
-            assert.ok(s.requests >= 50, `weight ${s.weight}: only ${s.requests} requests reached the apps`);
-            assert.ok(Math.abs(s.share - s.weight) <= 5, `weight ${s.weight}: the canary served ${s.share.toFixed(1)}% of ${s.requests} requests`);
-        }
+        assertSharesFollowWeights(steps);
 
         const out = await stack.outputs();
         assert.strictEqual(out.phase, "Succeeded");
@@ -877,7 +890,54 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         log(`config tracking: a data-only change released in ${(second.ms / 1000).toFixed(1)} s; the failed release left the copies as promoted\n`);
     });
 
-    it("(13) destroy removes every object: the release's, the app's and the infrastructure's", async function () {
+    /** The Helm walkthrough's static split: 20% for an 8 s soak, checked every 2 s, under an error budget of SLO 99.9% over an hour. */
+    const staticAnalysis = (budget: Record<string, unknown>, metrics?: unknown[]) => {
+        // no ladder keys: the program refuses stepWeight and maxWeight beside a static split
+        const a: Record<string, unknown> = { ...analysis() };
+        delete a.stepWeight;
+        delete a.maxWeight;
+        return { ...a, static: { weight: 20, soak: "8s" }, errorBudget: { slo: 99.9, window: "1h", interval: "10s", ...budget }, ...(metrics === undefined ? {} : { metrics }) };
+    };
+
+    it("(13) a static split: 6.6.0 holds 20% of the traffic for its soak under an error budget and is promoted", async function () {
+        const events = (await releaseEvents()).length;
+        const { result: r, steps } = await withShares(() => mustUp("6.6.0", { "canary:analysis": staticAnalysis({ maxBurnRate: 10, maxBudgetSpent: 5 }) }));
+        timings.staticPromote = r.ms;
+        assert.deepStrictEqual(steps.map((s) => s.weight), [20], "one split, held; never a ladder");
+        assertSharesFollowWeights(steps);
+        assert.match(r.out, /new revision [0-9a-f]{12}: static 20% for 8s \(4 checks every 2s\), threshold 2, checks: request-success-rate, request-duration, latency-p95, error budget \(burn rate <= 10x of SLO 99\.9%\)/);
+        assertInOrder(await releaseEvents(), [
+            /^Advance podinfo\.test canary weight 20$/,
+            /^Static podinfo\.test canary weight 20: soaked 2s of 8s$/,
+            /^Static podinfo\.test canary weight 20: soaked 6s of 8s$/,
+            /^Copying podinfo\.test template spec to podinfo-primary\.test$/,
+            /^Promotion completed! Scaling down podinfo\.test$/,
+        ], events);
+        assert.deepStrictEqual(await podinfo("primary"), { image: image("6.6.0"), replicas: 2, ready: 2 });
+        const state = JSON.parse((await status())["canary.pulumi.com/state"]) as { budgetSpent?: number };
+        assert.strictEqual(state.budgetSpent, 0, "a canary with no errors spends none of the budget");
+    });
+
+    it("(14) a static split of 6.6.1 answering 8% 5xx is rolled back by its error budget: the failure gives the burn rate and the budget spent", async function () {
+        // the success-rate check left out: the budget is what must catch it (8% errors burn 80x an SLO of 99.9%)
+        const latencyOnly = (analysis().metrics as { name: string }[]).filter((m) => m.name !== "request-success-rate");
+        const r = await failingUp("6.6.1", { "canary:analysis": staticAnalysis({ maxBurnRate: 10 }, latencyOnly) });
+        timings.budgetRollback = r.ms;
+        const m = /error budget burn rate (\d+\.\d\d)x > 10x \(canary error ratio (\d+\.\d\d)% against SLO 99\.9%\); budget spent ([0-9.e+-]+)% of 1h/.exec(r.out);
+        assert.ok(m !== null, `no error-budget failure in the output:\n${r.out.slice(-3000)}`);
+        const [rate, ratio, spent] = [Number(m[1]), Number(m[2]), Number(m[3])];
+        assert.ok(Math.abs(rate - ratio / 0.1) < 0.1, `burn rate ${rate}x is not error ratio ${ratio}% / 0.1%`);
+        assert.ok(ratio > 1 && ratio < 30, `error ratio ${ratio}% is not an 8% 5xx canary's`);
+        // at 20% weight over 2 s intervals of an hour: each failed interval spends rate * 0.2 * 2 / 3600 of the budget
+        assert.ok(spent > 0 && spent <= 100 * rate * 0.2 * 2 * 4 / 3600, `budget spent ${spent}% is not what ${rate}x spends in at most 4 intervals`);
+        assert.match(r.out, /canary release of podinfo\.test failed, all traffic is on the primary: Rolling back podinfo\.test failed checks threshold reached 2/);
+        assert.deepStrictEqual(await podinfo("primary"), { image: image("6.6.0"), replicas: 2, ready: 2 });
+        assert.strictEqual((await podinfo("canary")).replicas, 0);
+        assert.strictEqual(await canaryWeight(), 0);
+        assert.strictEqual((await status())["canary.pulumi.com/phase"], "Failed");
+    });
+
+    it("(15) destroy removes every object: the release's, the app's and the infrastructure's", async function () {
         const r = await stack.destroy({ onOutput: log });
         timings.destroy = r.ms;
         assert.strictEqual(r.code, 0, `destroy failed:\n${r.out.slice(-4000)}`);

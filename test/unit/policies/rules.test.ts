@@ -37,12 +37,17 @@ describe("policies", () => {
         assert.deepEqual(run(p, type, "podinfo-release", { analysis }), []);
         assert.deepEqual(run(p, type, "r", { analysis: { ...analysis, skipAnalysis: true, metrics: [], maxWeight: 100, threshold: 200 } }), [
             "r: analysis.skipAnalysis is true: releases are promoted unchecked",
-            "r: analysis.metrics is empty: nothing decides a rollback",
+            "r: analysis.metrics is empty and no errorBudget is set: nothing decides a rollback",
             "r: canary weight reaches 100%, above 80%",
             "r: threshold 200 x interval 30s lets a bad canary serve for over an hour",
         ]);
         assert.deepEqual(run(p, type, "r", { analysis: { ...analysis, metrics: [{ ...analysis.metrics[0], thresholdRange: { min: 50 } }] } }), ["r: request-success-rate threshold min 50 is below 90%"]);
         assert.deepEqual(run(canaryAnalysisSane({ maxWeight: 40 }), type, "r", { analysis }), ["r: canary weight reaches 50%, above 40%"]);
+        // an error budget decides a rollback too; a static split's weight is its top weight
+        const budget = { slo: 99.9, windowSeconds: 2592000, maxBurnRate: 10, interval: "1m" };
+        assert.deepEqual(run(p, type, "r", { analysis: { ...analysis, metrics: [], errorBudget: budget } }), []);
+        assert.deepEqual(run(canaryAnalysisSane({ maxWeight: 40 }), type, "r", { analysis: { ...analysis, static: { weight: 30, soakSeconds: 60 } } }), []);
+        assert.deepEqual(run(canaryAnalysisSane({ maxWeight: 20 }), type, "r", { analysis: { ...analysis, static: { weight: 30, soakSeconds: 60 } } }), ["r: canary weight reaches 30%, above 20%"]);
     });
     it("canary-load-test warns (advisory) about an analysed release without a rollout webhook", () => {
         const p = canaryLoadTest();
@@ -57,6 +62,7 @@ describe("policies", () => {
         // nothing to load-test: no analysis, or no metric that needs traffic
         assert.deepEqual(run(p, type, "r", { analysis: { metrics, webhooks: [], skipAnalysis: true } }), []);
         assert.deepEqual(run(p, type, "r", { analysis: { metrics: [], webhooks: [] } }), []);
+        assert.equal(run(p, type, "r", { analysis: { metrics: [], webhooks: [], errorBudget: { slo: 99.9 } } }).length, 1, "an error budget needs traffic too");
         assert.deepEqual(run(p, DEPLOYMENT_TYPE, "podinfo-canary", { analysis: { metrics, webhooks: [] } }), []);
     });
     it("the pack holds every rule, mandatory ones and the advisory one", () => {
