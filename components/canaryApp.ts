@@ -47,6 +47,8 @@ export interface CanaryAppArgs {
     /** A secret Output when it holds secrets (a webhook URL with a token): state keeps it encrypted. */
     readonly analysis: pulumi.Input<AnalysisSpec>;
     readonly metricsServer: MetricsServer;
+    /** A Prometheus Pushgateway the release's state goes to at every step (release metrics). Default none. */
+    readonly pushgateway?: MetricsServer;
     /** Kubeconfig contents for the release's provider (kept secret). Default: the ambient kubeconfig. */
     readonly kubeconfig?: pulumi.Input<string>;
     /** Default: the kubeconfig's current context. */
@@ -243,6 +245,7 @@ export class CanaryApp extends pulumi.ComponentResource {
             canaryReplicas: replicas,
             retry: args.retry ?? false,
             ...(args.alerts === undefined ? {} : { alerts: args.alerts }),
+            ...(args.pushgateway === undefined ? {} : { pushgateway: args.pushgateway }),
         }, { ...parent, dependsOn: [this.canary, this.services.apex, this.services.primary, this.services.canary, ...(this.ingress === undefined ? [] : [this.ingress])] });
 
         // nothing reaches the primary without passing the release (invariant 2), its config
@@ -268,6 +271,7 @@ export class CanaryApp extends pulumi.ComponentResource {
             kubeContext: args.kubeContext,
             readyTimeoutSeconds: args.readyTimeoutSeconds ?? 300,
             ...(args.alerts === undefined ? {} : { alerts: args.alerts }),
+            ...(args.pushgateway === undefined ? {} : { pushgateway: args.pushgateway }),
         }, { ...parent, dependsOn: [this.primary] });
         // after finalization, not the release's promotion-time values (which still show the last canary weight)
         this.phase = this.finalize.finalPhase;

@@ -52,6 +52,8 @@ export interface ReleaseConfig {
      */
     readonly secretAnalysis: boolean;
     readonly metricsServer: MetricsServer;
+    /** Where the release's state is pushed as metrics (canary:pushgateway); undefined: nowhere. */
+    readonly pushgateway?: MetricsServer;
     /** `analysis.alerts[]` with their `canary:alertProviders` resolved; a secret (the addresses carry tokens). */
     readonly alerts?: pulumi.Output<Alert[]>;
 }
@@ -186,6 +188,8 @@ export const DEFAULTS = {
     releaseEnabled: true,
     retry: false,
     metricsServer: { service: "prometheus", namespace: "monitoring", port: 9090 },
+    /** "auto": the Pushgateway the Prometheus component installs (installPrometheus), else none. */
+    pushgateway: "auto",
     analysis: {
         interval: "1m",
         threshold: 5,
@@ -568,21 +572,42 @@ function resolveAlerts(p: Problems, raw: AnalysisConfig, providers: Record<strin
 
 /** canary:metricsServer: a URL string, or {service, namespace, port} (checked by the provider's own validator). */
 function metricsServer(p: Problems, c: ConfigSource): MetricsServer {
-    const text = c.get("metricsServer");
-    if (text === undefined) return DEFAULTS.metricsServer;
+    return serverKey(p, c, "metricsServer", "") ?? DEFAULTS.metricsServer;
+}
+
+/** The Pushgateway the Prometheus component installs beside Prometheus. */
+export const STACK_PUSHGATEWAY: MetricsServer = { service: "pushgateway", namespace: "monitoring", port: 9091 };
+
+/**
+ * canary:pushgateway: "auto" (the default: the stack's own when installPrometheus, else none),
+ * "none", a URL, or {service, namespace, port}.
+ */
+function pushgateway(p: Problems, c: ConfigSource, installed: boolean): MetricsServer | undefined {
+    const text = c.get("pushgateway") ?? DEFAULTS.pushgateway;
+    if (text === "auto") return installed ? STACK_PUSHGATEWAY : undefined;
+    if (text === "none") return undefined;
+    return serverKey(p, c, "pushgateway", ", \"auto\" or \"none\"");
+}
+
+const withPushgateway = (pg: MetricsServer | undefined) => (pg === undefined ? {} : { pushgateway: pg });
+
+/** A server key: a URL string or {service, namespace, port}; undefined (reported) when it is neither. */
+function serverKey(p: Problems, c: ConfigSource, key: "metricsServer" | "pushgateway", alternatives: string): MetricsServer | undefined {
+    const text = c.get(key);
+    if (text === undefined) return undefined;
     if (/^https?:\/\//.test(text)) return { url: text };
     let obj: unknown;
     try {
-        obj = c.getObject<unknown>("metricsServer");
+        obj = c.getObject<unknown>(key);
     } catch {
         obj = undefined; // not JSON: a bare word such as prometheus:9090
     }
     if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
-        p.add("metricsServer", "must be an http(s) URL or {service, namespace, port}", text);
-        return DEFAULTS.metricsServer;
+        p.add(key, `must be an http(s) URL${alternatives === "" ? " or" : ","} {service, namespace, port}${alternatives}`, text);
+        return undefined;
     }
-    unknownKeys(p, "metricsServer", obj, KNOWN_KEYS.metricsServer);
-    for (const problem of validateMetricsServer(obj)) p.list.push(`canary:${problem.reason}`);
+    unknownKeys(p, key, obj, KNOWN_KEYS.metricsServer);
+    for (const problem of validateMetricsServer(obj, key)) p.list.push(`canary:${problem.reason}`);
     return obj as MetricsServer;
 }
 
@@ -738,6 +763,7 @@ export function readStackConfig(c: ConfigSource, opts: ReadOptions = {}): StackC
         // a metric template's token is in the analysis
         secretAnalysis: c.isSecret("analysis") || (Array.isArray(analysis.metrics) && analysis.metrics.some((m) => m.source?.bearerToken !== undefined)),
         metricsServer: metricsServer(p, c),
+        ...withPushgateway(pushgateway(p, c, infra.prometheus)),
         ...(alerts.length === 0 ? {} : { alerts: pulumi.secret(alerts) }),
     };
 

@@ -1,10 +1,14 @@
 // Prometheus by plain manifests (no chart to fetch): one Deployment, a Service
 // `prometheus:9090` in `monitoring`, RBAC for pod discovery, and a scrape config for
 // ingress-nginx, Linkerd proxies, Istio sidecars and annotated app pods. The scrape interval
-// is short (5s) so a 1m analysis window holds enough samples.
+// is short (5s) so a 1m analysis window holds enough samples. Beside it a Pushgateway
+// (`pushgateway:9091`), where releases push their state, and the alert rules over that state
+// (CanaryFailed, CanaryStuck).
 import { createHash } from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { releaseAlertRules } from "./canary/telemetry/alertRules";
 
 export interface PrometheusArgs {
     /** Default "monitoring". */
@@ -15,9 +19,18 @@ export interface PrometheusArgs {
     readonly scrapeInterval?: string;
     /** Default "2h" (analysis looks minutes back). */
     readonly retention?: string;
+    /** Install the Pushgateway releases push their state to, and the alert rules over it. Default true. */
+    readonly pushgateway?: boolean;
+    /** Default "prom/pushgateway:v1.9.0". */
+    readonly pushgatewayImage?: string;
+    /** CanaryStuck fires for a running release with no transition for this long. Default "15m". */
+    readonly stuckAfter?: string;
 }
 
 export const PROMETHEUS_IMAGE = "prom/prometheus:v2.53.2";
+export const PUSHGATEWAY_IMAGE = "prom/pushgateway:v1.9.0";
+/** The rules file beside prometheus.yml in the ConfigMap. */
+export const RULES_FILE = "canary-rules.yml";
 
 /** Keep pods annotated prometheus.io/scrape=true, scraping prometheus.io/port and /path. */
 const annotatedPods = [
@@ -28,11 +41,17 @@ const annotatedPods = [
     { source_labels: ["__meta_kubernetes_pod_name"], action: "replace", target_label: "pod" },
 ];
 
-/** The prometheus.yml: jobs for ingress-nginx, Linkerd, Istio and app pods. */
-export function prometheusConfig(scrapeInterval: string): Record<string, unknown> {
+/**
+ * The prometheus.yml: jobs for ingress-nginx, Linkerd, Istio and app pods; with a Pushgateway
+ * (host:port), its job (honor_labels: the pushed app and namespace labels win) and the rules.
+ */
+export function prometheusConfig(scrapeInterval: string, pushgateway?: string): Record<string, unknown> {
+    const releases = pushgateway === undefined ? [] : [{ job_name: "pushgateway", honor_labels: true, static_configs: [{ targets: [pushgateway] }] }];
     return {
         global: { scrape_interval: scrapeInterval, evaluation_interval: scrapeInterval },
+        ...(pushgateway === undefined ? {} : { rule_files: [`/etc/prometheus/${RULES_FILE}`] }),
         scrape_configs: [
+            ...releases,
             {
                 // the controller's metrics port; series carry ingress, namespace, canary labels
                 job_name: "ingress-nginx",
@@ -84,6 +103,8 @@ export class Prometheus extends pulumi.ComponentResource {
     readonly service: k8s.core.v1.Service;
     /** Where the release reaches it through the API server's service proxy. */
     readonly server: { readonly service: string; readonly namespace: string; readonly port: number };
+    /** The Pushgateway's Deployment and Service, unless switched off. */
+    readonly pushgateway?: { readonly deployment: k8s.apps.v1.Deployment; readonly service: k8s.core.v1.Service };
 
     constructor(name: string, args: PrometheusArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
         super("canary:infra:Prometheus", name, {}, opts);
@@ -104,9 +125,14 @@ export class Prometheus extends pulumi.ComponentResource {
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
             subjects: [{ kind: "ServiceAccount", name: sa.metadata.name, namespace: ns }],
         }, parent);
+        const withPushgateway = args.pushgateway ?? true;
+        const pushgatewayTarget = withPushgateway ? `pushgateway.${ns}:9091` : undefined;
         const config = new k8s.core.v1.ConfigMap(name, {
             metadata: { name: "prometheus", namespace: ns },
-            data: { "prometheus.yml": JSON.stringify(prometheusConfig(args.scrapeInterval ?? "5s"), null, 2) },
+            data: {
+                "prometheus.yml": JSON.stringify(prometheusConfig(args.scrapeInterval ?? "5s", pushgatewayTarget), null, 2),
+                ...(withPushgateway ? { [RULES_FILE]: YAML.stringify(releaseAlertRules({ stuckAfter: args.stuckAfter ?? "15m" })) } : {}),
+            },
         }, { ...parent, dependsOn: [this.namespace] });
         this.deployment = new k8s.apps.v1.Deployment(name, {
             metadata: { name: "prometheus", namespace: ns, labels },
@@ -114,7 +140,7 @@ export class Prometheus extends pulumi.ComponentResource {
                 replicas: 1,
                 selector: { matchLabels: labels },
                 template: {
-                    metadata: { labels, annotations: { "checksum/config": config.data.apply((d) => createHash("sha256").update(d["prometheus.yml"]).digest("hex").slice(0, 16)) } },
+                    metadata: { labels, annotations: { "checksum/config": config.data.apply((d) => createHash("sha256").update(JSON.stringify(d)).digest("hex").slice(0, 16)) } },
                     spec: {
                         serviceAccountName: sa.metadata.name,
                         containers: [{
@@ -138,6 +164,38 @@ export class Prometheus extends pulumi.ComponentResource {
             spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: 9090, targetPort: "http", protocol: "TCP" }] },
         }, { ...parent, dependsOn: [this.namespace] });
         this.server = { service: "prometheus", namespace: ns, port: 9090 };
+        if (withPushgateway) this.pushgateway = pushgatewayResources(ns, args.pushgatewayImage ?? PUSHGATEWAY_IMAGE, { ...parent, dependsOn: [this.namespace] });
         this.registerOutputs({ server: this.server });
     }
+}
+
+/** A Pushgateway: releases push their state here (a batch job's last value outlives it), Prometheus scrapes it. */
+function pushgatewayResources(ns: string, image: string, opts: pulumi.CustomResourceOptions): { deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service } {
+    const labels = { app: "pushgateway" };
+    const deployment = new k8s.apps.v1.Deployment("pushgateway", {
+        metadata: { name: "pushgateway", namespace: ns, labels },
+        spec: {
+            replicas: 1,
+            selector: { matchLabels: labels },
+            template: {
+                metadata: { labels },
+                spec: {
+                    containers: [{
+                        name: "pushgateway",
+                        image,
+                        imagePullPolicy: "IfNotPresent",
+                        ports: [{ name: "http", containerPort: 9091 }],
+                        readinessProbe: { httpGet: { path: "/-/ready", port: "http" }, periodSeconds: 5 },
+                        livenessProbe: { httpGet: { path: "/-/healthy", port: "http" }, periodSeconds: 10 },
+                        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+                    }],
+                },
+            },
+        },
+    }, opts);
+    const service = new k8s.core.v1.Service("pushgateway", {
+        metadata: { name: "pushgateway", namespace: ns, labels },
+        spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: 9091, targetPort: "http", protocol: "TCP" }] },
+    }, opts);
+    return { deployment, service };
 }

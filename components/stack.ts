@@ -74,6 +74,7 @@ export function deployStack(cfg: StackConfig): StackOutputs {
         linkerdRoute: cfg.linkerdRoute,
         analysis: cfg.release.secretAnalysis ? pulumi.secret(cfg.release.analysis) : cfg.release.analysis,
         metricsServer,
+        ...(cfg.release.pushgateway === undefined ? {} : { pushgateway: cfg.release.pushgateway }),
         kubeconfig: cfg.kubeconfig,
         kubeContext: context,
         retry: cfg.release.retry,

@@ -9,7 +9,7 @@ log() { printf '\n=== %s\n' "$*"; }
 
 # Debian packages the integration and e2e tiers start for real.
 # binary:package pairs; only what is missing is installed.
-APT_NEEDS=(prometheus:prometheus nginx:nginx hey:hey etcd:etcd-server openssl:openssl curl:curl setsid:util-linux)
+APT_NEEDS=(prometheus:prometheus prometheus-pushgateway:prometheus-pushgateway nginx:nginx hey:hey etcd:etcd-server openssl:openssl curl:curl setsid:util-linux)
 missing=()
 for pair in "${APT_NEEDS[@]}"; do
     bin=${pair%%:*} pkg=${pair##*:}

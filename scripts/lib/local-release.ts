@@ -86,11 +86,13 @@ export function currentContext(kubeconfig: string): string {
 }
 
 /** The settings that point the project at the local cluster and the data plane. */
-export function localStackConfig(o: { kubeContext: string; prometheusUrl: string; namespace: string }): Record<string, unknown> {
+export function localStackConfig(o: { kubeContext: string; prometheusUrl: string; namespace: string; pushgatewayUrl?: string }): Record<string, unknown> {
     return {
         "canary:kubeContext": o.kubeContext,
         "canary:ingressNginxCharts": CHARTS,
         "canary:metricsServer": o.prometheusUrl,
+        // the stack's own Pushgateway is a Service nothing serves under kwok
+        "canary:pushgateway": o.pushgatewayUrl ?? "none",
         "canary:namespace": o.namespace,
     };
 }

@@ -47,6 +47,7 @@ export const RELEASE_INPUT_ROWS = {
     canaryReplicas: row("kept", "(10) replicas", "canary:replicas 2 -> 3 (the primary's replicas follow; its template does not change)"),
     retry: row("kept", "(10) retry", "canary:retry true"),
     alerts: row("kept", "(10) alerts", "canary:alertProviders (a secret) and analysis.alerts naming one; (11) runs releases with it"),
+    pushgateway: row("kept", "(10) pushgateway", "canary:pushgateway (the same Pushgateway as http://localhost:PORT)"),
 } as const satisfies Record<keyof ReleaseInputs, InputRow>;
 
 export const FINALIZE_INPUT_ROWS = {
@@ -61,4 +62,5 @@ export const FINALIZE_INPUT_ROWS = {
     kubeContext: RELEASE_INPUT_ROWS.kubeContext,
     readyTimeoutSeconds: row("kept", "unit: diffFinalize", "none: a CanaryApp argument (default 300), not stack config"),
     alerts: RELEASE_INPUT_ROWS.alerts,
+    pushgateway: RELEASE_INPUT_ROWS.pushgateway,
 } as const satisfies Record<keyof FinalizeInputs, InputRow>;

@@ -144,6 +144,22 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         }
     }
 
+    /** The values of a series over the last `ms` (a range query at 1 s steps). */
+    async function rangeValues(series: string, ms: number): Promise<number[]> {
+        const end = Date.now() / 1000;
+        const q = new URLSearchParams({ query: series, start: String(end - ms / 1000 - 5), end: String(end), step: "1" });
+        const body = JSON.parse(await (await fetch(`${dp.prometheusUrl}/api/v1/query_range?${q}`)).text()) as { data: { result: { values: [number, string][] }[] } };
+        return body.data.result.flatMap((r) => r.values.map((v) => Number(v[1])));
+    }
+
+    async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+        const deadline = Date.now() + timeoutMs;
+        while (!(await probe())) {
+            assert.ok(Date.now() < deadline, `timed out after ${timeoutMs} ms waiting for ${what}`);
+            await sleep(500);
+        }
+    }
+
     async function status(): Promise<Record<string, string>> {
         const cm = await k.core.readNamespacedConfigMap({ name: STATUS_CM, namespace: NS });
         return cm.metadata?.annotations ?? {};
@@ -181,7 +197,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         dp = await startDataPlane({ kubeconfig: env.kubeconfig, namespace: NS, dir, images: IMAGES, seed: 8 });
         stack = projectStack(env, "release");
         await stack.init();
-        stack.setConfig(localStackConfig({ kubeContext: currentContext(env.kubeconfig), prometheusUrl: dp.prometheusUrl, namespace: NS }));
+        stack.setConfig(localStackConfig({ kubeContext: currentContext(env.kubeconfig), prometheusUrl: dp.prometheusUrl, pushgatewayUrl: dp.pushgatewayUrl, namespace: NS }));
         await stack.setSecret("canary:kubeconfig", env.kubeconfig);
         // the template's own server: forwards to the data plane's Prometheus, recording each query and its Authorization
         const prom = new URL(dp.prometheusUrl);
@@ -266,6 +282,15 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         assert.strictEqual(s["canary.pulumi.com/phase"], "Succeeded");
         assert.strictEqual(s["canary.pulumi.com/promoted-revision"], out.revision);
         await assertConsistent();
+
+        // the release's state over time is in Prometheus (pushed at every step, scraped from the Pushgateway)
+        const app = `app="${APP}",namespace="${NS}"`;
+        await waitFor("the finalized release in Prometheus", async () => (await dp.prometheus.query(`canary_release_status{${app}} == 1`)).length === 1);
+        const weights = await rangeValues(`canary_release_weight{${app},role="canary"}`, r.ms);
+        assert.deepStrictEqual([...new Set(weights)].filter((w) => w > 0), [25, 50], `canary weights over the up: ${JSON.stringify(weights)}`);
+        assert.deepStrictEqual((await dp.prometheus.query(`canary_release_info{${app}}`)).map((x) => x.metric.promoted_revision), [out.revision]);
+        assert.deepStrictEqual((await dp.prometheus.query(`canary_release_phase{${app},phase="Succeeded"}`)).map((x) => x.value[1]), ["1"]);
+        assert.ok(Number((await dp.prometheus.query(`canary_release_duration_seconds{${app}}`))[0]?.value[1]) > 0, "no release duration");
     });
 
     it("(3) 6.5.5 answering 10% 5xx is rolled back: the up fails naming the check, primary stays on 6.5.4", async function () {
@@ -285,6 +310,9 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         assert.match(s["canary.pulumi.com/message"], BAD_RATE);
         assertInOrder(await releaseEvents(), [/^Rolling back podinfo\.test failed checks threshold reached 2/, /^Canary failed! Scaling down podinfo\.test$/]);
         assert.strictEqual(dp.running(`${APP}-canary`), false, "the canary's process still runs");
+        // the Prometheus rule the stack ships fires on the failed release
+        await waitFor("CanaryFailed to fire", async () => (await dp.prometheus.query(`ALERTS{alertname="CanaryFailed",alertstate="firing",app="${APP}",namespace="${NS}"}`)).length === 1);
+        assert.strictEqual((await dp.prometheus.query(`canary_release_failed_checks{app="${APP}",namespace="${NS}"}`))[0]?.value[1], "2");
     });
 
     it("(4) the same bad revision fails fast without touching traffic; retry=true analyses it again", async function () {
@@ -620,6 +648,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         const aliased = YAML.stringify({ ...doc, contexts: [...doc.contexts, { name: "e2e-alias", context: current.context }] });
         const promUrl = new URL(dp.prometheusUrl);
         const localhostProm = `http://localhost:${promUrl.port}`;
+        const localhostPushgateway = `http://localhost:${new URL(dp.pushgatewayUrl).port}`;
         interface Change { readonly id: string; readonly apply: () => Promise<void>; readonly stored: (inputs: Record<string, unknown>) => boolean; readonly primaryReplicas: number }
         const set = (values: Record<string, unknown>) => async () => stack.setConfig(values);
         const changes: Change[] = [
@@ -628,6 +657,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
             { id: "metricsServer", apply: set({ "canary:metricsServer": localhostProm }), stored: (i) => (i.metricsServer as { url: string }).url === localhostProm, primaryReplicas: 2 },
             { id: "kubeconfig", apply: () => stack.setSecret("canary:kubeconfig", aliased), stored: (i) => String(i.kubeconfig).includes("e2e-alias"), primaryReplicas: 2 },
             { id: "kubeContext", apply: set({ "canary:kubeContext": "e2e-alias" }), stored: (i) => i.kubeContext === "e2e-alias", primaryReplicas: 2 },
+            { id: "pushgateway", apply: set({ "canary:pushgateway": localhostPushgateway }), stored: (i) => (i.pushgateway as { url: string }).url === localhostPushgateway, primaryReplicas: 2 },
             { id: "replicas", apply: set({ "canary:replicas": 3 }), stored: (i) => i.canaryReplicas === 3, primaryReplicas: 3 },
             {
                 id: "alerts", primaryReplicas: 3,
@@ -641,10 +671,10 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
             {
                 id: "all back", primaryReplicas: 2,
                 apply: async () => {
-                    stack.setConfig({ "canary:analysis": analysis(), "canary:alertProviders": undefined, "canary:retry": undefined, "canary:metricsServer": dp.prometheusUrl, "canary:kubeContext": currentContext(env.kubeconfig), "canary:replicas": undefined });
+                    stack.setConfig({ "canary:analysis": analysis(), "canary:alertProviders": undefined, "canary:retry": undefined, "canary:metricsServer": dp.prometheusUrl, "canary:pushgateway": dp.pushgatewayUrl, "canary:kubeContext": currentContext(env.kubeconfig), "canary:replicas": undefined });
                     await stack.setSecret("canary:kubeconfig", env.kubeconfig);
                 },
-                stored: (i) => (i.analysis as { threshold: number }).threshold === 2 && i.alerts === undefined && i.retry === false && i.kubeContext === currentContext(env.kubeconfig) && i.canaryReplicas === 2 && !String(i.kubeconfig).includes("e2e-alias"),
+                stored: (i) => (i.analysis as { threshold: number }).threshold === 2 && i.alerts === undefined && (i.pushgateway as { url: string }).url === dp.pushgatewayUrl && i.retry === false && i.kubeContext === currentContext(env.kubeconfig) && i.canaryReplicas === 2 && !String(i.kubeconfig).includes("e2e-alias"),
             },
         ];
         // every input the table says this scenario changes has its row here

@@ -13,6 +13,12 @@ export interface StatusStore {
     save(target: Target, state: ReleaseState): Promise<void>;
 }
 
+/** The StatusStore the provider needs: save (engine), load and remove (provider). */
+export interface ReleaseStore extends StatusStore {
+    load(target: Target): Promise<ReleaseState | undefined>;
+    remove(target: Target): Promise<void>;
+}
+
 /** Everything one release run needs, instead of threading ten arguments. */
 export interface ReleaseContext {
     readonly target: Target;

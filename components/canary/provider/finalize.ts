@@ -17,6 +17,7 @@ function seams(inputs: FinalizeInputs): Seams {
         target: inputs.target, routing: inputs.routing, linkerdRoute: inputs.linkerdRoute, ingressName: inputs.ingressName,
         kubeconfig: inputs.kubeconfig, kubeContext: inputs.kubeContext,
         ...(inputs.alerts === undefined ? {} : { alerts: inputs.alerts, analysis: inputs.analysis }),
+        ...(inputs.pushgateway === undefined ? {} : { pushgateway: inputs.pushgateway }),
     });
 }
 

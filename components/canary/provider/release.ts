@@ -166,6 +166,7 @@ function seams(inputs: ReleaseInputs): Seams {
         target: inputs.target, routing: inputs.routing, linkerdRoute: inputs.linkerdRoute, ingressName: inputs.ingressName,
         metricsServer: inputs.metricsServer, kubeconfig: inputs.kubeconfig, kubeContext: inputs.kubeContext, port: portOf(inputs),
         ...(inputs.alerts === undefined ? {} : { alerts: inputs.alerts, analysis: inputs.analysis }),
+        ...(inputs.pushgateway === undefined ? {} : { pushgateway: inputs.pushgateway }),
     });
 }
 

@@ -94,6 +94,8 @@ export interface CanaryReleaseArgs {
     readonly retry?: pulumi.Input<boolean>;
     /** Where the release's moments are sent; made secret here (the addresses carry tokens). */
     readonly alerts?: pulumi.Input<Alert[]>;
+    /** A Pushgateway the release's state is pushed to at every step. Default none. */
+    readonly pushgateway?: pulumi.Input<MetricsServer>;
 }
 
 /** A canary release of one app: owns its routing objects; its output template feeds the primary. */
@@ -144,6 +146,8 @@ export interface CanaryFinalizeArgs {
     readonly readyTimeoutSeconds?: pulumi.Input<number>;
     /** As the release's: the promotion is alerted from here. */
     readonly alerts?: pulumi.Input<Alert[]>;
+    /** As the release's: the finalized state is pushed from here. */
+    readonly pushgateway?: pulumi.Input<MetricsServer>;
 }
 
 /** Finalization after the primary is ready: post-rollout hooks, Succeeded (the promotion already moved the traffic and scaled the canary down). */

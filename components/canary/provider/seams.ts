@@ -7,8 +7,9 @@ import { Alert } from "../alerts/types";
 import { CheckResult } from "../engine/advance";
 import { ErrorRatio } from "../engine/budget";
 import { Clock, systemClock } from "../engine/clock";
-import { AnalysisSpec, ErrorBudget, MetricCheck, MetricSource, ReleaseState, Target } from "../engine/types";
-import { StatusStore } from "../engine/scheduler";
+import { AnalysisSpec, ErrorBudget, MetricCheck, MetricSource, Target } from "../engine/types";
+import type { AxiosInstance } from "axios";
+import { ReleaseStore } from "../engine/scheduler";
 import { EventSink } from "../events/sink";
 import { WebhookClient } from "../hooks/client";
 import { KubeApi } from "../kube/api";
@@ -16,13 +17,9 @@ import { assess, queryFailureText } from "../metrics/assess";
 import { MetricProvider } from "../metrics/provider";
 import { renderCheck } from "../metrics/templates";
 import { Router } from "../routers/router";
+import { PushgatewayClient, PushingStatusStore } from "../telemetry/pushgateway";
 import { LinkerdRoute, MetricsServer, Routing } from "./types";
 
-/** The StatusStore the provider needs: save (engine), load and remove (provider). */
-export interface ReleaseStore extends StatusStore {
-    load(target: Target): Promise<ReleaseState | undefined>;
-    remove(target: Target): Promise<void>;
-}
 
 export interface Seams {
     readonly kube: KubeApi;
@@ -39,6 +36,8 @@ export interface Seams {
     readonly log: (line: string) => void;
     /** Readiness polling period; default 2000 ms. */
     readonly pollMs?: number;
+    /** An HTTP client for an in-cluster Service, through the API server's service proxy (real seams only). */
+    readonly serviceHttp?: (server: { service: string; namespace: string; port: number }) => Promise<{ baseURL: string; axios: AxiosInstance }>;
 }
 
 /** The inputs the seams are built from. */
@@ -56,6 +55,8 @@ export interface SeamInputs {
     readonly alerts?: readonly Alert[];
     /** The analysis, for the facts sent with a new revision. */
     readonly analysis?: AnalysisSpec;
+    /** Where the release's state is pushed as metrics at every save. */
+    readonly pushgateway?: MetricsServer;
 }
 
 export type SeamFactory = (inputs: SeamInputs) => Seams;
@@ -68,7 +69,21 @@ export function useSeams(factory: SeamFactory | undefined): void {
 }
 
 export function seamsFor(inputs: SeamInputs): Seams {
-    return withAlerts((override ?? realSeams)(inputs), inputs);
+    return withReleaseMetrics(withAlerts((override ?? realSeams)(inputs), inputs), inputs);
+}
+
+/** The seams with every saved state also pushed to the Pushgateway, real or fake seams alike. */
+function withReleaseMetrics(s: Seams, inputs: SeamInputs): Seams {
+    const pg = inputs.pushgateway;
+    if (pg === undefined) return s;
+    const where = "url" in pg ? new URL(pg.url).origin : `service ${pg.service}.${pg.namespace}:${pg.port}`;
+    const connect = async () => {
+        if ("url" in pg) return { baseURL: pg.url };
+        if (s.serviceHttp === undefined) throw new Error("no service proxy in these seams");
+        return s.serviceHttp(pg);
+    };
+    const log = (l: string) => s.log(`[${inputs.target.name}.${inputs.target.namespace}] ${l}`);
+    return { ...s, store: new PushingStatusStore(s.store, new PushgatewayClient(connect, s.clock), log, where) };
 }
 
 /** The seams with events also sent to the alerts, real or fake seams alike (a real HTTP notifier). */
@@ -169,6 +184,7 @@ function realSeams(inputs: SeamInputs): Seams {
         store: new ConfigMapStatusStore(kube),
         clock: systemClock,
         log,
+        serviceHttp: async (server) => ({ baseURL: client.serviceProxyUrl(kube.kc, server.namespace, server.service, server.port), axios: await proxied }),
     };
 }
 

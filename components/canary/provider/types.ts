@@ -41,6 +41,8 @@ export interface ReleaseInputs {
     readonly retry: boolean;
     /** Where the release's moments are sent (`analysis.alerts[]`, providers resolved); secret: the addresses carry tokens. */
     readonly alerts?: readonly Alert[];
+    /** A Prometheus Pushgateway the release's state is pushed to at every step; absent: none. */
+    readonly pushgateway?: MetricsServer;
 }
 
 export interface ReleaseOutputs extends ReleaseInputs {
@@ -77,6 +79,8 @@ export interface FinalizeInputs {
     readonly readyTimeoutSeconds: number;
     /** As the release's: the promotion is alerted from here. */
     readonly alerts?: readonly Alert[];
+    /** As the release's: the finalized state is pushed from here. */
+    readonly pushgateway?: MetricsServer;
 }
 
 export interface FinalizeOutputs extends FinalizeInputs {

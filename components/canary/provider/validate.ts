@@ -244,6 +244,7 @@ export function validateReleaseInputs(raw: Partial<Record<keyof ReleaseInputs, u
     if (raw.kubeContext !== undefined && !isUnknown(raw.kubeContext) && typeof raw.kubeContext !== "string") c.add("kubeContext", "must be a string", raw.kubeContext);
     if (raw.kubeconfig !== undefined && !isUnknown(raw.kubeconfig) && typeof raw.kubeconfig !== "string") c.add("kubeconfig", "must be a string", "[secret]");
     checkMetricsServer(c, raw.metricsServer);
+    if (raw.pushgateway !== undefined) checkMetricsServer(c, raw.pushgateway, "pushgateway");
     const ingress = typeof raw.ingressName === "string" && !isUnknown(raw.ingressName) ? raw.ingressName : undefined;
     trackedConfig(c, "configMaps", "ConfigMap", raw.configMaps, raw.template);
     trackedConfig(c, "secrets", "Secret", raw.secrets, raw.template);

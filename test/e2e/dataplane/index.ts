@@ -21,8 +21,10 @@
 // API:
 //   startDataPlane(o) starts everything (missing nginx/prometheus/hey/curl: fails naming the
 //     apt-get line) and resolves once what the API server holds now is realized.
-//   ingressUrl / prometheusUrl / loadtesterUrl   http://127.0.0.1:<port> (send the Ingress host
-//     in a Host header; set `canary:metricsServer` to prometheusUrl, webhooks to loadtesterUrl)
+//   ingressUrl / prometheusUrl / pushgatewayUrl / loadtesterUrl   http://127.0.0.1:<port> (send the
+//     Ingress host in a Host header; set `canary:metricsServer` to prometheusUrl,
+//     `canary:pushgateway` to pushgatewayUrl, webhooks to loadtesterUrl); Prometheus scrapes the
+//     Pushgateway and evaluates the release alert rules (CanaryFailed, CanaryStuck)
 //   nginx.generation()   config generation the workers serve (1 = the empty start config)
 //   nginx.weight(ingress?)  canary weight NGINX serves for the location of `ingress` (main or
 //     canary Ingress name; default: the only location with a canary); undefined: no canary
@@ -61,7 +63,10 @@ import * as path from "path";
 import { V1Deployment, V1Service } from "@kubernetes/client-node";
 import { AppFaults } from "../../integration/harness/app";
 import { NginxServer } from "../../integration/harness/nginx";
+import * as YAML from "yaml";
+import { releaseAlertRules } from "../../../components/canary/telemetry/alertRules";
 import { PrometheusServer } from "../../integration/harness/prometheus";
+import { PushgatewayServer } from "../../integration/harness/pushgateway";
 import { requireBinary } from "../../integration/harness/process";
 import { TestExporter, Workload } from "../../integration/exporter";
 import { LoadTester } from "../../integration/loadtester";
@@ -88,6 +93,8 @@ export interface DataPlaneOptions {
     readonly seed?: number;
     /** Also called with each log line (e.g. to print it). */
     readonly onLog?: (line: string) => void;
+    /** The release alert rules' CanaryStuck delay. Default "15m". */
+    readonly stuckAfter?: string;
 }
 
 export interface NginxReload {
@@ -114,6 +121,8 @@ export interface DataPlane {
     readonly namespace: string;
     readonly ingressUrl: string;
     readonly prometheusUrl: string;
+    /** The Pushgateway Prometheus scrapes (set `canary:pushgateway` to it). */
+    readonly pushgatewayUrl: string;
     readonly loadtesterUrl: string;
     readonly nginx: DataPlaneNginx;
     readonly loadtester: LoadTester;
@@ -188,8 +197,8 @@ function describe(model: IngressModel): string {
 }
 
 export async function startDataPlane(o: DataPlaneOptions): Promise<DataPlane> {
-    for (const [bin, where] of [["nginx", "/usr/sbin/nginx"], ["prometheus", "/usr/bin/prometheus"], ["hey", "/usr/bin/hey"], ["curl", "/usr/bin/curl"]]) {
-        requireBinary(bin, [where], "apt-get install -y prometheus nginx hey curl");
+    for (const [bin, where] of [["nginx", "/usr/sbin/nginx"], ["prometheus", "/usr/bin/prometheus"], ["prometheus-pushgateway", "/usr/bin/prometheus-pushgateway"], ["hey", "/usr/bin/hey"], ["curl", "/usr/bin/curl"]]) {
+        requireBinary(bin, [where], "apt-get install -y prometheus prometheus-pushgateway nginx hey curl");
     }
     const ns = o.namespace;
     const lines: string[] = [];
@@ -211,6 +220,7 @@ export async function startDataPlane(o: DataPlaneOptions): Promise<DataPlane> {
 
     const nginx = await NginxServer.create(nginxDir);
     const prometheus = await PrometheusServer.create(promDir);
+    let pushgateway: PushgatewayServer | undefined;
     let view: ClusterView | undefined;
     let exporter: TestExporter | undefined;
     let loadtester: LoadTester | undefined;
@@ -311,7 +321,7 @@ export async function startDataPlane(o: DataPlaneOptions): Promise<DataPlane> {
         await nginxLoop.idle();
         await loadtester?.stop({ wait: false });
         await apps.stop();
-        await Promise.allSettled([prometheus.stop(), nginx.stop()]);
+        await Promise.allSettled([prometheus.stop(), nginx.stop(), pushgateway?.stop()]);
         await exporter?.stop();
         log("stopped");
     }
@@ -361,7 +371,11 @@ export async function startDataPlane(o: DataPlaneOptions): Promise<DataPlane> {
             },
         });
         await exporter.start();
-        await prometheus.start([`127.0.0.1:${exporter.port}`]);
+        // the release metrics' Pushgateway and the Prometheus component's rules over them
+        pushgateway = await PushgatewayServer.start();
+        const ruleFile = path.join(promDir, "canary-rules.yml");
+        fs.writeFileSync(ruleFile, YAML.stringify(releaseAlertRules({ stuckAfter: o.stuckAfter ?? "15m" })));
+        await prometheus.start([`127.0.0.1:${exporter.port}`], { pushgateway: pushgateway.target, ruleFile });
         loadtester = new LoadTester({
             resolveUrl: makeResolver({
                 namespace: ns,
@@ -387,17 +401,19 @@ export async function startDataPlane(o: DataPlaneOptions): Promise<DataPlane> {
         appsLoop.kick();
         await appsLoop.idle();
         await nginxLoop.idle();
-        log(`started: ingress ${nginx.url} (admin ${nginx.adminPort}), prometheus ${prometheus.url}, loadtester ${loadtester.url}, exporter ${exporter.url}`);
+        log(`started: ingress ${nginx.url} (admin ${nginx.adminPort}), prometheus ${prometheus.url}, pushgateway ${pushgateway.url}, loadtester ${loadtester.url}, exporter ${exporter.url}`);
     } catch (e) {
         await stop();
         throw e;
     }
     const lt = loadtester;
+    const pg = pushgateway;
 
     return {
         namespace: ns,
         ingressUrl: nginx.url,
         prometheusUrl: prometheus.url,
+        pushgatewayUrl: pg.url,
         loadtesterUrl: lt.url,
         nginx: nginxView,
         loadtester: lt,

@@ -31,16 +31,27 @@ export class PrometheusServer {
         return this.proc?.running === true ? this.proc.pid : undefined;
     }
 
-    async start(scrapeTargets: readonly string[]): Promise<void> {
+    /**
+     * Scrapes `scrapeTargets` every second; with `pushgateway` (host:port), also that, as the
+     * stack's Prometheus does (honor_labels); with `ruleFile`, evaluates its rules every second.
+     */
+    async start(scrapeTargets: readonly string[], opts: { pushgateway?: string; ruleFile?: string } = {}): Promise<void> {
         const config = [
             "global:",
             "  scrape_interval: 1s",
             "  scrape_timeout: 1s",
             "  evaluation_interval: 1s",
+            ...(opts.ruleFile === undefined ? [] : ["rule_files:", `  - ${JSON.stringify(opts.ruleFile)}`]),
             "scrape_configs:",
             "  - job_name: canary-it",
             "    static_configs:",
             `      - targets: [${scrapeTargets.map((t) => JSON.stringify(t)).join(", ")}]`,
+            ...(opts.pushgateway === undefined ? [] : [
+                "  - job_name: pushgateway",
+                "    honor_labels: true",
+                "    static_configs:",
+                `      - targets: [${JSON.stringify(opts.pushgateway)}]`,
+            ]),
             "",
         ].join("\n");
         const configPath = path.join(this.dir, "prometheus.yml");
@@ -65,12 +76,15 @@ export class PrometheusServer {
                 this.port = await freePort();
             }
         }
-        // ready to serve queries once every target has been scraped once
+        // ready to serve queries once every target has been scraped once (the Pushgateway too)
         await waitFor("prometheus to scrape the exporter", async () => {
             const r = await httpGet(`${this.url}/api/v1/query?query=${encodeURIComponent('up{job="canary-it"} == 1')}`);
             const body = JSON.parse(r.body) as { data: { result: unknown[] } };
             return body.data.result.length === scrapeTargets.length;
         }, 15000, this.proc);
+        if (opts.pushgateway !== undefined) {
+            await waitFor("prometheus to scrape the pushgateway", async () => (await this.query('up{job="pushgateway"} == 1')).length === 1, 15000, this.proc);
+        }
     }
 
     /** Instant query, for assertions (the engine goes through PrometheusProvider). */

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
 
 interface Registered { type: string; name: string; inputs: Record<string, any> } // eslint-disable-line @typescript-eslint/no-explicit-any
 let registered: Registered[] = [];
@@ -181,13 +182,29 @@ describe("deployStack (nginx walkthrough)", () => {
         assert.deepEqual(h.values.controller.podAnnotations, { "prometheus.io/scrape": "true", "prometheus.io/port": "10254" });
     });
 
-    it("Prometheus: 5s scrape interval, jobs for ingress-nginx, linkerd, istio and app pods", () => {
+    it("Prometheus: 5s scrape interval, jobs for the Pushgateway, ingress-nginx, linkerd, istio and app pods, the release alert rules", () => {
         const cm = one("kubernetes:core/v1:ConfigMap", "prometheus");
         const conf = JSON.parse(cm.data["prometheus.yml"]);
         assert.equal(conf.global.scrape_interval, "5s");
-        assert.deepEqual(conf.scrape_configs.map((j: { job_name: string }) => j.job_name), ["ingress-nginx", "linkerd-proxy", "istio-envoy", "kubernetes-pods"]);
+        assert.deepEqual(conf.scrape_configs.map((j: { job_name: string }) => j.job_name), ["pushgateway", "ingress-nginx", "linkerd-proxy", "istio-envoy", "kubernetes-pods"]);
+        assert.deepEqual(conf.scrape_configs[0], { job_name: "pushgateway", honor_labels: true, static_configs: [{ targets: ["pushgateway.monitoring:9091"] }] });
+        assert.deepEqual(conf.rule_files, ["/etc/prometheus/canary-rules.yml"]);
+        const rules = YAML.parse(cm.data["canary-rules.yml"]) as { groups: { rules: { alert: string; expr: string }[] }[] };
+        assert.deepEqual(rules.groups[0].rules.map((r) => r.alert), ["CanaryFailed", "CanaryStuck"]);
+        assert.match(rules.groups[0].rules[1].expr, /> 900$/, "stuck after 15 minutes by default");
         const svc = one("kubernetes:core/v1:Service", "prometheus");
         assert.deepEqual([svc.metadata.name, svc.metadata.namespace, svc.spec.ports[0].port], ["prometheus", "monitoring", 9090]);
+    });
+
+    it("Pushgateway: a Deployment with probes and the Service pushgateway:9091 the release pushes to", () => {
+        const d = one("kubernetes:apps/v1:Deployment", "pushgateway");
+        assert.match(d.spec.template.spec.containers[0].image, /^prom\/pushgateway:v\d/);
+        assert.ok(d.spec.template.spec.containers[0].readinessProbe !== undefined);
+        const svc = one("kubernetes:core/v1:Service", "pushgateway");
+        assert.deepEqual([svc.metadata.name, svc.metadata.namespace, svc.spec.ports[0].port], ["pushgateway", "monitoring", 9091]);
+        const r = one("pulumi-nodejs:dynamic/canary:CanaryRelease", "podinfo-release");
+        assert.deepEqual(r.pushgateway, { service: "pushgateway", namespace: "monitoring", port: 9091 });
+        assert.deepEqual(one("pulumi-nodejs:dynamic/canary:CanaryFinalize", "podinfo-finalize").pushgateway, r.pushgateway);
     });
 
     it("loadtester: flagger-loadtester Deployment and Service on port 80", () => {

@@ -117,6 +117,17 @@ describe("stack config", () => {
         assert.equal(cfg.release.analysis.intervalSeconds, 60);
     });
 
+    it("canary:pushgateway: auto is the stack's own while it installs Prometheus; none, a URL or a Service", () => {
+        const pg = (values: Record<string, unknown>) => readStackConfig(source(values)).release.pushgateway;
+        assert.deepEqual(pg({}), { service: "pushgateway", namespace: "monitoring", port: 9091 });
+        assert.equal(pg({ installPrometheus: false }), undefined, "an existing Prometheus: no Pushgateway assumed");
+        assert.equal(pg({ pushgateway: "none" }), undefined);
+        assert.deepEqual(pg({ pushgateway: "http://127.0.0.1:9091" }), { url: "http://127.0.0.1:9091" });
+        assert.deepEqual(pg({ installPrometheus: false, pushgateway: { service: "pg", namespace: "obs", port: 9091 } }), { service: "pg", namespace: "obs", port: 9091 });
+        assert.deepEqual(problemsOf(() => readStackConfig(source({ pushgateway: "pushgateway:9091" }))), ['canary:pushgateway: must be an http(s) URL, {service, namespace, port}, "auto" or "none", got "pushgateway:9091"']);
+        assert.deepEqual(problemsOf(() => readStackConfig(source({ pushgateway: { service: "pg", namespace: "obs" } }))), ["canary:pushgateway.port: must be 1..65535, got nothing"]);
+    });
+
     it("a metrics server may be a URL", () => {
         assert.deepEqual(readStackConfig(source({ metricsServer: "http://localhost:9090" })).release.metricsServer, { url: "http://localhost:9090" });
     });
