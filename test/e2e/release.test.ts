@@ -21,6 +21,7 @@ import * as path from "path";
 import * as k8s from "@kubernetes/client-node";
 import * as YAML from "yaml";
 import { CliResult, ProjectStack } from "../../scripts/lib/project-stack";
+import { dashboardQueries, releaseDashboard, withVariables } from "../../components/canary/telemetry/dashboard";
 import { DataPlane, startDataPlane } from "./dataplane";
 import { e2eEnv } from "./harness";
 import { FINALIZE_INPUT_ROWS, RELEASE_INPUT_ROWS } from "./input-changes";
@@ -234,7 +235,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
     });
 
     it("(1) the first up installs the stack and initializes: primary on 6.5.3, canary at 0, no canary weight", async function () {
-        const r = await mustUp("6.5.3");
+        const r = await mustUp("6.5.3", { "canary:installGrafana": true });
         timings.initialize = r.ms;
         const out = await stack.outputs();
         assert.strictEqual(out.phase, "Initialized");
@@ -247,6 +248,13 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         assert.strictEqual((await deployment(k, "ingress-nginx", "ingress-nginx-controller")).ready, 1);
         assert.strictEqual((await deployment(k, "monitoring", "prometheus")).ready, 1);
         assert.strictEqual((await deployment(k, NS, "flagger-loadtester")).ready, 1);
+        assert.strictEqual((await deployment(k, "monitoring", "pushgateway")).ready, 1);
+        // Grafana (installGrafana) with the dashboard the program generates for the stack's routing
+        assert.strictEqual((await deployment(k, "monitoring", "grafana")).ready, 1);
+        const dashboards = await k.core.readNamespacedConfigMap({ name: "grafana-dashboards", namespace: "monitoring" });
+        assert.deepStrictEqual(JSON.parse(dashboards.data?.["canary-releases.json"] ?? "{}"), JSON.parse(JSON.stringify(releaseDashboard("nginx"))));
+        const rules = await k.core.readNamespacedConfigMap({ name: "prometheus", namespace: "monitoring" });
+        assert.match(rules.data?.["canary-rules.yml"] ?? "", /alert: CanaryFailed/);
         // the kubeconfig, set as a secret, is not in the state file in clear
         assert.ok(!checkpoint().includes("client-key-data"), "the kubeconfig is in clear in the state file");
     });
@@ -291,6 +299,12 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         assert.deepStrictEqual((await dp.prometheus.query(`canary_release_info{${app}}`)).map((x) => x.metric.promoted_revision), [out.revision]);
         assert.deepStrictEqual((await dp.prometheus.query(`canary_release_phase{${app},phase="Succeeded"}`)).map((x) => x.value[1]), ["1"]);
         assert.ok(Number((await dp.prometheus.query(`canary_release_duration_seconds{${app}}`))[0]?.value[1]) > 0, "no release duration");
+        // every query of the Grafana dashboard returns data for this release
+        const empty: string[] = [];
+        for (const q of dashboardQueries(releaseDashboard("nginx")).map((x) => withVariables(x, NS, APP))) {
+            if ((await rangeValues(q, r.ms)).length === 0) empty.push(q);
+        }
+        assert.deepStrictEqual(empty, [], "dashboard queries without data over the release");
     });
 
     it("(3) 6.5.5 answering 10% 5xx is rolled back: the up fails naming the check, primary stays on 6.5.4", async function () {

@@ -9,7 +9,10 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { ReleaseState, Target } from "../../components/canary/engine/types";
 import { ReleaseStore } from "../../components/canary/engine/scheduler";
+import { MESH_PROVIDERS } from "../../components/canary/metrics/templates";
 import { releaseAlertRules } from "../../components/canary/telemetry/alertRules";
+import { dashboardQueries, releaseDashboard, withVariables } from "../../components/canary/telemetry/dashboard";
+import { releaseMetricsText } from "../../components/canary/telemetry/releaseMetrics";
 import { PushgatewayClient, PushingStatusStore } from "../../components/canary/telemetry/pushgateway";
 import { RULES_FILE } from "../../components/prometheus";
 import { PrometheusServer } from "./harness/prometheus";
@@ -78,6 +81,25 @@ describe("release metrics: Pushgateway, Prometheus and the alert rules (real ser
             assert.strictEqual(r.status, 0, `promtool check rules ${f}:\n${r.stdout}${r.stderr}`);
             assert.match(r.stdout, /SUCCESS: 2 rules found/);
         }
+    });
+
+    it("promtool parses every query of the Grafana dashboard, for each routing", () => {
+        const promtool = requireBinary("promtool", ["/usr/bin/promtool"], "apt-get install -y prometheus");
+        for (const routing of MESH_PROVIDERS) {
+            const queries = dashboardQueries(releaseDashboard(routing)).map((q) => withVariables(q, "it", "podinfo"));
+            assert.ok(queries.length >= 9, `${routing}: ${queries.length} queries`);
+            // each query as a recording rule: promtool parses its expression
+            const file = path.join(dir, `dashboard-${routing}.yml`);
+            fs.writeFileSync(file, YAML.stringify({ groups: [{ name: "dashboard", rules: queries.map((expr, i) => ({ record: `dashboard:query${i}`, expr })) }] }));
+            const r = spawnSync(promtool, ["check", "rules", file], { encoding: "utf8" });
+            assert.strictEqual(r.status, 0, `${routing}: promtool check rules:\n${r.stdout}${r.stderr}`);
+        }
+    });
+
+    it("promtool lints the pushed exposition text", () => {
+        const promtool = requireBinary("promtool", ["/usr/bin/promtool"], "apt-get install -y prometheus");
+        const r = spawnSync(promtool, ["check", "metrics"], { input: releaseMetricsText(state({}), Date.now()), encoding: "utf8" });
+        assert.strictEqual(r.status, 0, `promtool check metrics:\n${r.stdout}${r.stderr}`);
     });
 
     it("a saved state is readable in Prometheus, labelled with the app and namespace: status, weights, failed checks, budget", async () => {
