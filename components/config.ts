@@ -26,6 +26,8 @@ export interface InfraConfig {
     readonly istio: boolean;
     /** The Flagger loadtester in the app namespace. */
     readonly loadtester: boolean;
+    /** Grafana with the canary releases dashboard, namespace `monitoring`. */
+    readonly grafana: boolean;
 }
 
 export interface AppConfig {
@@ -174,6 +176,7 @@ export const DEFAULTS = {
     installLinkerd: false,
     installIstio: false,
     installLoadtester: true,
+    installGrafana: false,
     ingressNginxCharts: "https://kubernetes.github.io/ingress-nginx",
     linkerdCharts: "https://helm.linkerd.io/stable",
     linkerdSmiCharts: "https://linkerd.github.io/linkerd-smi",
@@ -722,6 +725,7 @@ export function readStackConfig(c: ConfigSource, opts: ReadOptions = {}): StackC
         linkerd: bool(p, c, "installLinkerd", DEFAULTS.installLinkerd),
         istio: bool(p, c, "installIstio", DEFAULTS.installIstio),
         loadtester: bool(p, c, "installLoadtester", DEFAULTS.installLoadtester),
+        grafana: bool(p, c, "installGrafana", DEFAULTS.installGrafana),
     };
     if (infra.linkerd && infra.istio) p.add("installIstio", "cannot be true together with installLinkerd (one mesh per cluster)", true);
     const charts: ChartSources = {

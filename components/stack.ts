@@ -8,6 +8,7 @@ import { Istio } from "./istio";
 import { Linkerd } from "./linkerd";
 import { Loadtester } from "./loadtester";
 import { Podinfo } from "./podinfo";
+import { Grafana } from "./grafana";
 import { Prometheus } from "./prometheus";
 
 export interface StackOutputs {
@@ -46,6 +47,10 @@ export function deployStack(cfg: StackConfig): StackOutputs {
     if (cfg.infra.ingressNginx) infra.push(new IngressNginx("ingress-nginx", { charts: cfg.charts.ingressNginx }, opts));
     if (cfg.infra.prometheus) infra.push(new Prometheus("prometheus", {}, opts));
     const metricsServer = cfg.release.metricsServer;
+    if (cfg.infra.grafana) {
+        const prometheusUrl = "url" in metricsServer ? metricsServer.url : `http://${metricsServer.service}.${metricsServer.namespace}:${metricsServer.port}`;
+        infra.push(new Grafana("grafana", { routing: cfg.routing, prometheusUrl, createNamespace: !cfg.infra.prometheus }, { ...opts, dependsOn: infra.slice() }));
+    }
     if (cfg.infra.linkerd) infra.push(new Linkerd("linkerd", { smi: cfg.linkerdRoute === "smi", charts: cfg.charts.linkerd, smiCharts: cfg.charts.linkerdSmi }, opts));
     if (cfg.infra.istio) infra.push(new Istio("istio", { charts: cfg.charts.istio }, opts));
 

@@ -33,24 +33,44 @@ function p99(bucket: string, selector: string, toMs: string): string {
         ` and on() (sum(rate(${bucket}{${selector}, le="+Inf"}[{{ interval }}])) > 0)`;
 }
 
-const NGINX = 'namespace="{{ namespace }}", ingress="{{ ingress }}", canary!=""';
-const LINKERD = 'namespace="{{ namespace }}", deployment="{{ target }}", direction="inbound"';
-const ISTIO = 'reporter="destination", destination_workload_namespace="{{ namespace }}", destination_workload="{{ target }}"';
+/**
+ * Which side of the split a query measures. The meshes tell the sides apart by workload, so
+ * their templates are the same and `{{ target }}` names the side's Deployment; NGINX by the
+ * `canary` label of the one Ingress' requests (empty: the primary's).
+ */
+export type Side = "canary" | "primary";
 
-export const BUILTIN_QUERIES: Readonly<Record<MeshProvider, Readonly<Record<BuiltinMetric, string>>>> = {
-    nginx: {
-        "request-success-rate": successRate("nginx_ingress_controller_requests", NGINX, 'status!~"5.."'),
-        "request-duration": p99("nginx_ingress_controller_request_duration_seconds_bucket", NGINX, " * 1000"),
-    },
-    linkerd: {
-        "request-success-rate": successRate("response_total", LINKERD, 'classification!="failure"'),
-        "request-duration": p99("response_latency_ms_bucket", LINKERD, ""),
-    },
-    istio: {
-        "request-success-rate": successRate("istio_requests_total", ISTIO, 'response_code!~"5.."'),
-        "request-duration": p99("istio_request_duration_milliseconds_bucket", ISTIO, ""),
-    },
-};
+type Queries = Readonly<Record<MeshProvider, Readonly<Record<BuiltinMetric, string>>>>;
+
+function queriesOf(side: Side): Queries {
+    const nginx = `namespace="{{ namespace }}", ingress="{{ ingress }}", canary${side === "canary" ? "!=" : "="}""`;
+    const linkerd = 'namespace="{{ namespace }}", deployment="{{ target }}", direction="inbound"';
+    const istio = 'reporter="destination", destination_workload_namespace="{{ namespace }}", destination_workload="{{ target }}"';
+    return {
+        nginx: {
+            "request-success-rate": successRate("nginx_ingress_controller_requests", nginx, 'status!~"5.."'),
+            "request-duration": p99("nginx_ingress_controller_request_duration_seconds_bucket", nginx, " * 1000"),
+        },
+        linkerd: {
+            "request-success-rate": successRate("response_total", linkerd, 'classification!="failure"'),
+            "request-duration": p99("response_latency_ms_bucket", linkerd, ""),
+        },
+        istio: {
+            "request-success-rate": successRate("istio_requests_total", istio, 'response_code!~"5.."'),
+            "request-duration": p99("istio_request_duration_milliseconds_bucket", istio, ""),
+        },
+    };
+}
+
+/** What the checks run: the canary's side. */
+export const BUILTIN_QUERIES: Queries = queriesOf("canary");
+const PRIMARY_QUERIES: Queries = queriesOf("primary");
+
+/** A builtin of one side (dashboards compare both); render the mesh ones with `target` = that side's Deployment. */
+export function sideQuery(provider: MeshProvider, metric: BuiltinMetric, side: Side): string {
+    const canary = builtinQuery(provider, metric); // checks the provider and the metric
+    return side === "canary" ? canary : PRIMARY_QUERIES[provider][metric];
+}
 
 /** What each builtin measures, per provider (for README and `pulumi preview` output). */
 export const BUILTIN_DESCRIPTIONS: Readonly<Record<MeshProvider, Readonly<Record<BuiltinMetric, string>>>> = {

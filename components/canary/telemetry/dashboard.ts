@@ -19,10 +19,18 @@ function sideExpr(routing: MeshProvider, metric: BuiltinMetric, side: Side): str
 }
 
 interface Target { readonly refId: string; readonly expr: string; readonly legendFormat: string }
+/** The parts of Grafana's dashboard JSON the checks read; the rest is Grafana's own schema. */
+export interface Panel extends Record<string, unknown> { readonly id: number; readonly title: string; readonly targets: readonly Target[] }
+export interface Dashboard extends Record<string, unknown> {
+    readonly uid: string;
+    readonly panels: readonly Panel[];
+    readonly annotations: { readonly list: ReadonlyArray<{ readonly expr?: string } & Record<string, unknown>> };
+}
 
-let nextId = 1;
-function panel(title: string, type: "timeseries" | "stat", targets: Target[], grid: { x: number; y: number; w: number; h: number }, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return { id: nextId++, type, title, datasource: DATASOURCE, gridPos: grid, targets: targets.map((t) => ({ ...t, datasource: DATASOURCE })), ...extra };
+type Grid = { x: number; y: number; w: number; h: number };
+
+function panel(id: number, title: string, type: "timeseries" | "stat", targets: Target[], gridPos: Grid, extra: Record<string, unknown> = {}): Panel {
+    return { id, type, title, datasource: DATASOURCE, gridPos, targets: targets.map((t) => ({ ...t, datasource: DATASOURCE })), ...extra };
 }
 
 const unit = (u: string, more: Record<string, unknown> = {}) => ({ fieldConfig: { defaults: { unit: u, ...more }, overrides: [] } });
@@ -33,18 +41,17 @@ export function withVariables(expr: string, namespace: string, app: string): str
 }
 
 /** Every query of the dashboard (panels and annotations), for checks. */
-export function dashboardQueries(dashboard: { panels: { targets: Target[] }[]; annotations: { list: { expr?: string }[] } }): string[] {
+export function dashboardQueries(dashboard: Dashboard): string[] {
     return [...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...dashboard.annotations.list.flatMap((a) => (a.expr === undefined ? [] : [a.expr]))];
 }
 
-export function releaseDashboard(routing: MeshProvider): { uid: string; title: string; panels: { targets: Target[] }[]; annotations: { list: { expr?: string }[] } } & Record<string, unknown> {
-    nextId = 1;
+export function releaseDashboard(routing: MeshProvider): Dashboard {
     const sides = (metric: BuiltinMetric): Target[] => (["primary", "canary"] as const).map((side, i) => ({ refId: "AB"[i], expr: sideExpr(routing, metric, side), legendFormat: side }));
     const panels = [
-        panel("Success rate: primary vs canary", "timeseries", sides("request-success-rate"), { x: 0, y: 0, w: 12, h: 8 }, unit("percent", { min: 0, max: 100 })),
-        panel("P99 latency: primary vs canary", "timeseries", sides("request-duration"), { x: 12, y: 0, w: 12, h: 8 }, unit("ms")),
-        panel("Traffic weight", "timeseries", [{ refId: "A", expr: `canary_release_weight{${SEL}}`, legendFormat: "{{role}}" }], { x: 0, y: 8, w: 12, h: 8 }, unit("percent", { min: 0, max: 100 })),
-        panel("Release status", "stat", [{ refId: "A", expr: `canary_release_status{${SEL}}`, legendFormat: "status" }], { x: 12, y: 8, w: 4, h: 4 }, {
+        panel(1, "Success rate: primary vs canary", "timeseries", sides("request-success-rate"), { x: 0, y: 0, w: 12, h: 8 }, unit("percent", { min: 0, max: 100 })),
+        panel(2, "P99 latency: primary vs canary", "timeseries", sides("request-duration"), { x: 12, y: 0, w: 12, h: 8 }, unit("ms")),
+        panel(3, "Traffic weight", "timeseries", [{ refId: "A", expr: `canary_release_weight{${SEL}}`, legendFormat: "{{role}}" }], { x: 0, y: 8, w: 12, h: 8 }, unit("percent", { min: 0, max: 100 })),
+        panel(4, "Release status", "stat", [{ refId: "A", expr: `canary_release_status{${SEL}}`, legendFormat: "status" }], { x: 12, y: 8, w: 4, h: 4 }, {
             fieldConfig: {
                 defaults: {
                     mappings: [{ type: "value", options: { 0: { text: "running", color: "blue" }, 1: { text: "succeeded", color: "green" }, 2: { text: "failed", color: "red" } } }],
@@ -52,9 +59,9 @@ export function releaseDashboard(routing: MeshProvider): { uid: string; title: s
                 overrides: [],
             },
         }),
-        panel("Failed checks", "stat", [{ refId: "A", expr: `canary_release_failed_checks{${SEL}}`, legendFormat: "failed checks" }], { x: 16, y: 8, w: 4, h: 4 }),
-        panel("Error budget spent", "stat", [{ refId: "A", expr: `canary_release_error_budget_spent_percent{${SEL}}`, legendFormat: "spent" }], { x: 20, y: 8, w: 4, h: 4 }, unit("percent")),
-        panel("Release duration", "stat", [{ refId: "A", expr: `canary_release_duration_seconds{${SEL}}`, legendFormat: "duration" }], { x: 12, y: 12, w: 12, h: 4 }, unit("s")),
+        panel(5, "Failed checks", "stat", [{ refId: "A", expr: `canary_release_failed_checks{${SEL}}`, legendFormat: "failed checks" }], { x: 16, y: 8, w: 4, h: 4 }),
+        panel(6, "Error budget spent", "stat", [{ refId: "A", expr: `canary_release_error_budget_spent_percent{${SEL}}`, legendFormat: "spent" }], { x: 20, y: 8, w: 4, h: 4 }, unit("percent")),
+        panel(7, "Release duration", "stat", [{ refId: "A", expr: `canary_release_duration_seconds{${SEL}}`, legendFormat: "duration" }], { x: 12, y: 12, w: 12, h: 4 }, unit("s")),
     ];
     return {
         uid: DASHBOARD_UID,

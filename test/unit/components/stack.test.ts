@@ -235,6 +235,27 @@ describe("components: parents and secrets", () => {
         assert.equal(await pulumi.isSecret(p.app.release!.kubeconfig), true);
     });
 
+    it("installGrafana: Grafana in monitoring with the provisioned datasource and dashboard; no Grafana by default", async () => {
+        registered = [];
+        await settle(deployStack(readStackConfig(source({ installGrafana: true }))));
+        const d = one("kubernetes:apps/v1:Deployment", "grafana");
+        assert.deepEqual([d.metadata.name, d.metadata.namespace], ["grafana", "monitoring"]);
+        assert.match(d.spec.template.spec.containers[0].image, /^grafana\/grafana:\d/);
+        const ds = YAML.parse(one("kubernetes:core/v1:ConfigMap", "grafana-datasources").data["prometheus.yaml"]);
+        assert.equal(ds.datasources[0].url, "http://prometheus.monitoring:9090");
+        const dash = JSON.parse(one("kubernetes:core/v1:ConfigMap", "grafana-dashboards").data["canary-releases.json"]);
+        assert.equal(dash.uid, "canary-releases");
+        assert.equal(registered.filter((r) => r.type === "kubernetes:core/v1:Namespace" && r.name === "grafana-ns").length, 0, "Prometheus' namespace is used");
+        // an existing Prometheus by URL: Grafana's datasource, and its own namespace
+        registered = [];
+        await settle(deployStack(readStackConfig(source({ installGrafana: true, installPrometheus: false, metricsServer: "https://prom.example.com" }))));
+        assert.equal(YAML.parse(one("kubernetes:core/v1:ConfigMap", "grafana-datasources").data["prometheus.yaml"]).datasources[0].url, "https://prom.example.com");
+        assert.equal(one("kubernetes:core/v1:Namespace", "grafana-ns").metadata.name, "monitoring");
+        registered = [];
+        await settle(deployStack(readStackConfig(source({}))));
+        assert.equal(registered.filter((r) => r.name === "grafana").length, 0);
+    });
+
     it("release switched off: no release, the primary takes the template directly", async () => {
         registered = [];
         const cfg = readStackConfig(source({ releaseEnabled: false, installIngressNginx: false, installPrometheus: false, installLoadtester: false }));

@@ -105,7 +105,7 @@ describe("stack config", () => {
 
     it("applies the defaults without any key", () => {
         const cfg = readStackConfig(source({}));
-        assert.deepEqual(cfg.infra, { ingressNginx: true, prometheus: true, linkerd: false, istio: false, loadtester: true });
+        assert.deepEqual(cfg.infra, { ingressNginx: true, prometheus: true, linkerd: false, istio: false, loadtester: true, grafana: false });
         assert.equal(cfg.kubeconfig, undefined);
         assert.deepEqual(cfg.charts, {
             ingressNginx: { repository: "https://kubernetes.github.io/ingress-nginx" },
