@@ -64,7 +64,7 @@ describe("release metrics: Pushgateway, Prometheus and the alert rules (real ser
         prom = await PrometheusServer.create(dir);
         await prom.start([], { pushgateway: pg.target, ruleFile });
         lines = [];
-        store = new PushingStatusStore(new MemoryStore(), new PushgatewayClient(async () => ({ baseURL: pg.url }), clock), (l) => lines.push(l), pg.url);
+        store = new PushingStatusStore(new MemoryStore(), new PushgatewayClient(async () => ({ baseURL: pg.url }), clock), clock, (l) => lines.push(l), pg.url);
     });
 
     after(async function () {
@@ -137,10 +137,17 @@ describe("release metrics: Pushgateway, Prometheus and the alert rules (real ser
     it("removing the release removes its group; a push that fails is one line and never fails the save", async () => {
         await store.remove(target);
         assert.ok(!(await pg.metrics()).includes('app="podinfo"'), "the group is still on the Pushgateway");
-        const broken = new PushingStatusStore(new MemoryStore(), new PushgatewayClient(async () => ({ baseURL: "http://127.0.0.1:9" }), clock), (l) => lines.push(l), "http://127.0.0.1:9");
+        let pushes = 0;
+        const unreachable = new PushgatewayClient(async () => ({ baseURL: "http://127.0.0.1:9" }), clock);
+        const counting = { push: (t: Target, st: ReleaseState) => (pushes++, unreachable.push(t, st)), remove: (t: Target) => unreachable.remove(t) };
+        const broken = new PushingStatusStore(new MemoryStore(), counting, clock, (l) => lines.push(l), "http://127.0.0.1:9");
         const before = lines.length;
         await broken.save(target, state({}));
         await broken.save(target, state({}));
         assert.deepStrictEqual(lines.slice(before), ["! release metrics: push to http://127.0.0.1:9 failed (the release goes on; later failures are not repeated): ECONNREFUSED"]);
+        // backing off: the running step's push is skipped, the result is still tried
+        assert.strictEqual(pushes, 1);
+        await broken.save(target, state({ phase: "Failed" }));
+        assert.strictEqual(pushes, 2);
     });
 });

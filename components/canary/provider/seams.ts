@@ -1,6 +1,7 @@
 // Where the provider gets its seams. The real ones talk to the cluster named by the
 // kubeconfig input; tests install fakes with `useSeams` (the provider requires this module
 // by absolute path, so tests and provider share one module instance).
+import type { AxiosInstance } from "axios";
 import { AlertingEventSink, analysisFields } from "../alerts/sink";
 import { HttpAlertNotifier } from "../alerts/notifier";
 import { Alert } from "../alerts/types";
@@ -8,7 +9,6 @@ import { CheckResult } from "../engine/advance";
 import { ErrorRatio } from "../engine/budget";
 import { Clock, systemClock } from "../engine/clock";
 import { AnalysisSpec, ErrorBudget, MetricCheck, MetricSource, Target } from "../engine/types";
-import type { AxiosInstance } from "axios";
 import { ReleaseStore } from "../engine/scheduler";
 import { EventSink } from "../events/sink";
 import { WebhookClient } from "../hooks/client";
@@ -19,7 +19,6 @@ import { renderCheck } from "../metrics/templates";
 import { Router } from "../routers/router";
 import { PushgatewayClient, PushingStatusStore } from "../telemetry/pushgateway";
 import { LinkerdRoute, MetricsServer, Routing } from "./types";
-
 
 export interface Seams {
     readonly kube: KubeApi;
@@ -83,7 +82,7 @@ function withReleaseMetrics(s: Seams, inputs: SeamInputs): Seams {
         return s.serviceHttp(pg);
     };
     const log = (l: string) => s.log(`[${inputs.target.name}.${inputs.target.namespace}] ${l}`);
-    return { ...s, store: new PushingStatusStore(s.store, new PushgatewayClient(connect, s.clock), log, where) };
+    return { ...s, store: new PushingStatusStore(s.store, new PushgatewayClient(connect, s.clock), s.clock, log, where) };
 }
 
 /** The seams with events also sent to the alerts, real or fake seams alike (a real HTTP notifier). */

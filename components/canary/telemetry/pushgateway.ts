@@ -6,7 +6,7 @@ import axios, { AxiosInstance } from "axios";
 import { Clock } from "../engine/clock";
 import { ReleaseStore } from "../engine/scheduler";
 import { ReleaseState, Target } from "../engine/types";
-import { groupPath, releaseMetricsText } from "./releaseMetrics";
+import { groupPath, releaseMetricsText, statusValue } from "./releaseMetrics";
 
 export interface ReleaseMetricsSink {
     push(target: Target, state: ReleaseState): Promise<void>;
@@ -44,14 +44,26 @@ export class PushgatewayClient implements ReleaseMetricsSink {
     }
 }
 
-/** Saves through `inner`, then pushes the state; a push that fails is logged, never thrown. */
+/** After a failed push, the steps of the next 30 s skip theirs: an unreachable Pushgateway must not slow every step by a timeout. */
+export const PUSH_BACKOFF_MS = 30_000;
+
+/**
+ * Saves through `inner`, then pushes the state; a push that fails is logged, never thrown.
+ * While backing off after a failure only a release's result (succeeded, failed) is pushed, so
+ * the last state still lands once the Pushgateway answers again.
+ */
 export class PushingStatusStore implements ReleaseStore {
     private failing = false;
+    private retryAt = 0;
 
-    constructor(private readonly inner: ReleaseStore, private readonly sink: ReleaseMetricsSink, private readonly log: (line: string) => void, private readonly where: string) {}
+    constructor(
+        private readonly inner: ReleaseStore, private readonly sink: ReleaseMetricsSink, private readonly clock: Pick<Clock, "now">,
+        private readonly log: (line: string) => void, private readonly where: string,
+    ) {}
 
     async save(target: Target, state: ReleaseState): Promise<void> {
         await this.inner.save(target, state);
+        if (this.clock.now() < this.retryAt && statusValue(state.phase) === 0) return;
         await this.quietly(() => this.sink.push(target, state));
     }
 
@@ -73,6 +85,7 @@ export class PushingStatusStore implements ReleaseStore {
         } catch (err) {
             if (!this.failing) this.log(`! release metrics: push to ${this.where} failed (the release goes on; later failures are not repeated): ${describe(err)}`);
             this.failing = true;
+            this.retryAt = this.clock.now() + PUSH_BACKOFF_MS;
         }
     }
 }
