@@ -575,7 +575,7 @@ function resolveAlerts(p: Problems, raw: AnalysisConfig, providers: Record<strin
 
 /** canary:metricsServer: a URL string, or {service, namespace, port} (checked by the provider's own validator). */
 function metricsServer(p: Problems, c: ConfigSource): MetricsServer {
-    return serverKey(p, c, "metricsServer", "") ?? DEFAULTS.metricsServer;
+    return serverKey(p, c, "metricsServer", "an http(s) URL or {service, namespace, port}") ?? DEFAULTS.metricsServer;
 }
 
 /** The Pushgateway the Prometheus component installs beside Prometheus. */
@@ -589,13 +589,11 @@ function pushgateway(p: Problems, c: ConfigSource, installed: boolean): MetricsS
     const text = c.get("pushgateway") ?? DEFAULTS.pushgateway;
     if (text === "auto") return installed ? STACK_PUSHGATEWAY : undefined;
     if (text === "none") return undefined;
-    return serverKey(p, c, "pushgateway", ", \"auto\" or \"none\"");
+    return serverKey(p, c, "pushgateway", 'an http(s) URL, {service, namespace, port}, "auto" or "none"');
 }
 
-const withPushgateway = (pg: MetricsServer | undefined) => (pg === undefined ? {} : { pushgateway: pg });
-
-/** A server key: a URL string or {service, namespace, port}; undefined (reported) when it is neither. */
-function serverKey(p: Problems, c: ConfigSource, key: "metricsServer" | "pushgateway", alternatives: string): MetricsServer | undefined {
+/** A server key: a URL string or {service, namespace, port}; undefined (reported as not `what`) when it is neither. */
+function serverKey(p: Problems, c: ConfigSource, key: "metricsServer" | "pushgateway", what: string): MetricsServer | undefined {
     const text = c.get(key);
     if (text === undefined) return undefined;
     if (/^https?:\/\//.test(text)) return { url: text };
@@ -606,7 +604,7 @@ function serverKey(p: Problems, c: ConfigSource, key: "metricsServer" | "pushgat
         obj = undefined; // not JSON: a bare word such as prometheus:9090
     }
     if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
-        p.add(key, `must be an http(s) URL${alternatives === "" ? " or" : ","} {service, namespace, port}${alternatives}`, text);
+        p.add(key, `must be ${what}`, text);
         return undefined;
     }
     unknownKeys(p, key, obj, KNOWN_KEYS.metricsServer);
@@ -760,14 +758,16 @@ export function readStackConfig(c: ConfigSource, opts: ReadOptions = {}): StackC
     const alerts = resolveAlerts(p, rawAnalysis, alertProviders(p, c));
     const env = appEnv(p, c, "appConfig");
     const secretEnv = appEnv(p, c, "appSecrets");
+    const server = metricsServer(p, c);
+    const pushTo = pushgateway(p, c, infra.prometheus);
     const release: ReleaseConfig = {
         enabled: bool(p, c, "releaseEnabled", DEFAULTS.releaseEnabled),
         retry: bool(p, c, "retry", DEFAULTS.retry),
         analysis,
         // a metric template's token is in the analysis
         secretAnalysis: c.isSecret("analysis") || (Array.isArray(analysis.metrics) && analysis.metrics.some((m) => m.source?.bearerToken !== undefined)),
-        metricsServer: metricsServer(p, c),
-        ...withPushgateway(pushgateway(p, c, infra.prometheus)),
+        metricsServer: server,
+        ...(pushTo === undefined ? {} : { pushgateway: pushTo }),
         ...(alerts.length === 0 ? {} : { alerts: pulumi.secret(alerts) }),
     };
 

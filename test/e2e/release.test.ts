@@ -22,6 +22,7 @@ import * as k8s from "@kubernetes/client-node";
 import * as YAML from "yaml";
 import { CliResult, ProjectStack } from "../../scripts/lib/project-stack";
 import { dashboardQueries, releaseDashboard, withVariables } from "../../components/canary/telemetry/dashboard";
+import { waitFor } from "../integration/harness/process";
 import { DataPlane, startDataPlane } from "./dataplane";
 import { e2eEnv } from "./harness";
 import { FINALIZE_INPUT_ROWS, RELEASE_INPUT_ROWS } from "./input-changes";
@@ -145,21 +146,8 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         }
     }
 
-    /** The values of a series over the last `ms` (a range query at 1 s steps). */
-    async function rangeValues(series: string, ms: number): Promise<number[]> {
-        const end = Date.now() / 1000;
-        const q = new URLSearchParams({ query: series, start: String(end - ms / 1000 - 5), end: String(end), step: "1" });
-        const body = JSON.parse(await (await fetch(`${dp.prometheusUrl}/api/v1/query_range?${q}`)).text()) as { data: { result: { values: [number, string][] }[] } };
-        return body.data.result.flatMap((r) => r.values.map((v) => Number(v[1])));
-    }
-
-    async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-        const deadline = Date.now() + timeoutMs;
-        while (!(await probe())) {
-            assert.ok(Date.now() < deadline, `timed out after ${timeoutMs} ms waiting for ${what}`);
-            await sleep(500);
-        }
-    }
+    /** The values of a series over the last `ms` and 5 s before (a range query at 1 s steps). */
+    const rangeValues = (series: string, ms: number) => dp.prometheus.queryRange(series, ms / 1000 + 5);
 
     async function status(): Promise<Record<string, string>> {
         const cm = await k.core.readNamespacedConfigMap({ name: STATUS_CM, namespace: NS });
@@ -293,7 +281,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
 
         // the release's state over time is in Prometheus (pushed at every step, scraped from the Pushgateway)
         const app = `app="${APP}",namespace="${NS}"`;
-        await waitFor("the finalized release in Prometheus", async () => (await dp.prometheus.query(`canary_release_status{${app}} == 1`)).length === 1);
+        await waitFor("the finalized release in Prometheus", async () => (await dp.prometheus.query(`canary_release_status{${app}} == 1`)).length === 1, 20_000);
         const weights = await rangeValues(`canary_release_weight{${app},role="canary"}`, r.ms);
         assert.deepStrictEqual([...new Set(weights)].filter((w) => w > 0), [25, 50], `canary weights over the up: ${JSON.stringify(weights)}`);
         assert.deepStrictEqual((await dp.prometheus.query(`canary_release_info{${app}}`)).map((x) => x.metric.promoted_revision), [out.revision]);
@@ -325,7 +313,7 @@ describe("e2e release: canary releases of index.ts inside real `pulumi up`s (ngi
         assertInOrder(await releaseEvents(), [/^Rolling back podinfo\.test failed checks threshold reached 2/, /^Canary failed! Scaling down podinfo\.test$/]);
         assert.strictEqual(dp.running(`${APP}-canary`), false, "the canary's process still runs");
         // the Prometheus rule the stack ships fires on the failed release
-        await waitFor("CanaryFailed to fire", async () => (await dp.prometheus.query(`ALERTS{alertname="CanaryFailed",alertstate="firing",app="${APP}",namespace="${NS}"}`)).length === 1);
+        await waitFor("CanaryFailed to fire", async () => (await dp.prometheus.query(`ALERTS{alertname="CanaryFailed",alertstate="firing",app="${APP}",namespace="${NS}"}`)).length === 1, 20_000);
         assert.strictEqual((await dp.prometheus.query(`canary_release_failed_checks{app="${APP}",namespace="${NS}"}`))[0]?.value[1], "2");
     });
 

@@ -1,7 +1,7 @@
 // The pure release state machine: (state, spec, observations) -> (state, actions).
 // No I/O, no clock reads, no Pulumi: the scheduler observes, calls tick, performs the actions.
 import { ErrorRatio, assessBudget } from "./budget";
-import { soakIntervals, weightLadder } from "./ladder";
+import { totalSteps, weightLadder } from "./ladder";
 import { msg } from "./messages";
 import { AnalysisSpec, HookType, ReleaseState, Routes, Target } from "./types";
 
@@ -105,7 +105,7 @@ export function needs(state: ReleaseState, spec: AnalysisSpec): Needs {
 /** The analysis now running decides promotion (last rung of the ladder, or last iteration). */
 function isLastStep(state: ReleaseState, spec: AnalysisSpec): boolean {
     if (spec.iterations > 0) return state.step + 1 >= spec.iterations;
-    if (spec.static !== undefined) return state.step >= soakIntervals({ ...spec, static: spec.static });
+    if (spec.static !== undefined) return state.step >= totalSteps(spec);
     return state.step >= weightLadder(spec).length;
 }
 
@@ -180,7 +180,7 @@ export function tick(target: Target, state: ReleaseState, spec: AnalysisSpec, ob
         analysed = { ...state, budgetSpent: b.spent };
         if (!b.pass) failures.push(b.message);
         // spent budget only grows: once over its cap, waiting for the threshold would spend more
-        if (b.exhausted) return overBudget(target, analysed, now, failures);
+        if (b.exhausted) return failedCheck(target, analysed, spec, now, failures, msg.budgetExhausted(target));
     }
     if (failures.length > 0) return failedCheck(target, analysed, spec, now, failures);
 
@@ -200,14 +200,6 @@ export function tick(target: Target, state: ReleaseState, spec: AnalysisSpec, ob
     }
     if (analysed.step >= weightLadder(spec).length) return promotionGate(target, analysed, spec, obs);
     return increaseWeight(target, analysed, spec, obs, []);
-}
-
-/** The canary spent more of the error budget than it may: rolled back at once, the threshold notwithstanding. */
-function overBudget(target: Target, state: ReleaseState, now: number, failures: string[]): Step {
-    const message = failures.join("; ");
-    const events: Action[] = failures.map((m) => ({ kind: "event", type: "Warning", message: m }));
-    const rb = rollback(target, { ...state, failedChecks: state.failedChecks + 1, message }, now, `${msg.budgetExhausted(target)}: ${message}`, msg.budgetExhausted(target));
-    return { ...rb, actions: [...events, ...rb.actions] };
 }
 
 function increaseWeight(target: Target, state: ReleaseState, spec: AnalysisSpec, obs: Observations, before: Action[]): Step {
@@ -257,14 +249,19 @@ function waitOrFail(target: Target, state: ReleaseState, spec: AnalysisSpec, now
     };
 }
 
-function failedCheck(target: Target, state: ReleaseState, spec: AnalysisSpec, now: number, failures: string[]): Step {
+/**
+ * One failed check: its failures as warnings, rolled back once `threshold` are reached, or at
+ * once with `rollingBack` (why the threshold does not apply, e.g. an exhausted error budget).
+ */
+function failedCheck(target: Target, state: ReleaseState, spec: AnalysisSpec, now: number, failures: string[], rollingBack?: string): Step {
     const failedChecks = state.failedChecks + 1;
     const message = failures.join("; ");
     const next: ReleaseState = { ...state, failedChecks, message };
     const events: Action[] = failures.map((m) => ({ kind: "event", type: "Warning", message: m }));
-    if (failedChecks >= spec.threshold) {
+    const reason = rollingBack ?? (failedChecks >= spec.threshold ? msg.thresholdReached(target, failedChecks) : undefined);
+    if (reason !== undefined) {
         // the state (and so the error of `pulumi up`) carries the failures; the event does not repeat them
-        const rb = rollback(target, next, now, `${msg.thresholdReached(target, failedChecks)}: ${message}`, msg.thresholdReached(target, failedChecks));
+        const rb = rollback(target, next, now, `${reason}: ${message}`, reason);
         return { ...rb, actions: [...events, ...rb.actions] };
     }
     return { state: next, actions: events, next: "interval" };

@@ -39,6 +39,11 @@ export function showWindow(seconds: number): string {
     return parts.join("") || "0s";
 }
 
+/** The check as the plan line and a no-data failure name it: "error budget (burn rate <= 10x of SLO 99.9%)". */
+export function describeBudget(budget: ErrorBudget): string {
+    return `error budget (burn rate <= ${budget.maxBurnRate}x of SLO ${budget.slo}%)`;
+}
+
 /** Small shares keep two significant digits: 2.10, 0.014, 0.0046, 1.2e-7. */
 function showPercent(v: number): string {
     if (v === 0) return "0";
@@ -61,7 +66,7 @@ export function assessBudget(
     const id = `${target.name}.${target.namespace}`;
     const window = showWindow(budget.windowSeconds);
     if (!reading.ok) {
-        return { pass: false, spent: spentBefore, exhausted: false, message: `Halt ${id} advancement error budget (burn rate <= ${budget.maxBurnRate}x of SLO ${budget.slo}%): ${reading.message}` };
+        return { pass: false, spent: spentBefore, exhausted: false, message: `Halt ${id} advancement ${describeBudget(budget)}: ${reading.message}` };
     }
     const rate = burnRate(reading.errorRatio, budget.slo);
     const spent = spentBefore + budgetSpent(rate, weightPercent, intervalSeconds, budget.windowSeconds);

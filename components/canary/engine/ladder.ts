@@ -18,14 +18,12 @@ export function weightLadder(spec: LadderSpec): number[] {
     return ladder;
 }
 
-/** Analysed intervals a static split holds its weight for: the soak time, rounded up to whole intervals. */
-export function soakIntervals(spec: Pick<AnalysisSpec, "intervalSeconds"> & { readonly static: NonNullable<AnalysisSpec["static"]> }): number {
-    return Math.max(1, Math.ceil(spec.static.soakSeconds / spec.intervalSeconds));
-}
-
-/** Number of analysed steps before promotion. */
+/**
+ * Number of analysed steps before promotion; a static split's are the soak time's intervals,
+ * rounded up to whole intervals.
+ */
 export function totalSteps(spec: LadderSpec & Pick<AnalysisSpec, "intervalSeconds">): number {
     if (spec.iterations > 0) return spec.iterations;
-    if (spec.static !== undefined) return soakIntervals({ intervalSeconds: spec.intervalSeconds, static: spec.static });
+    if (spec.static !== undefined) return Math.max(1, Math.ceil(spec.static.soakSeconds / spec.intervalSeconds));
     return weightLadder(spec).length;
 }

@@ -21,6 +21,7 @@
 import { idleState, initialize, startRelease, Step } from "../engine/advance";
 import { ReleaseContext, runRelease } from "../engine/scheduler";
 import { ReleaseState, Routes, Target } from "../engine/types";
+import { describeBudget } from "../engine/budget";
 import { totalSteps } from "../engine/ladder";
 import { msg } from "../engine/messages";
 import { warn } from "./engineLog";
@@ -416,7 +417,7 @@ async function stopCanary(s: Seams, target: Target): Promise<void> {
 
 function describePlan(inputs: ReleaseInputs): string {
     const a = inputs.analysis;
-    const budget = a.errorBudget === undefined ? [] : [`error budget (burn rate <= ${a.errorBudget.maxBurnRate}x of SLO ${a.errorBudget.slo}%)`];
+    const budget = a.errorBudget === undefined ? [] : [describeBudget(a.errorBudget)];
     const checks = [...a.metrics.map((m) => m.name), ...budget].join(", ") || "no metrics";
     if (a.static !== undefined) {
         return `static ${a.static.weight}% for ${a.static.soakSeconds}s (${totalSteps(a)} checks every ${a.intervalSeconds}s), threshold ${a.threshold}, checks: ${checks}`;

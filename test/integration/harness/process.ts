@@ -138,6 +138,26 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, timeo
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Starts a server process on `port` and waits until `ready`. A free port can be taken between
+ * choosing it and binding it (another test's client connection): then the server exits at once
+ * saying so, and it is started again on a new free port (three attempts). Returns the process
+ * and the port it listens on.
+ */
+export async function startOnPort(port: number, launch: (port: number) => Proc, ready: (proc: Proc, port: number) => Promise<void>): Promise<{ proc: Proc; port: number }> {
+    for (let attempt = 1; ; attempt++) {
+        const proc = launch(port);
+        try {
+            await ready(proc, port);
+            return { proc, port };
+        } catch (e) {
+            if (!proc.running) await sleep(200); // its last stderr lines may come after the exit
+            if (attempt >= 3 || proc.running || !/address already in use/.test(proc.tail())) throw e;
+            port = await freePort();
+        }
+    }
+}
+
 /** A fresh temp dir for one scenario's configs, logs and data. */
 export function tempDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), `canary-it-${prefix}-`));

@@ -2,7 +2,7 @@
 // second, its own TSDB in the scenario's temp dir, listening on a free loopback port.
 import * as fs from "fs";
 import * as path from "path";
-import { Proc, freePort, httpGet, requireBinary, sleep, start, waitFor } from "./process";
+import { Proc, freePort, httpGet, requireBinary, start, startOnPort, waitFor } from "./process";
 
 export class PrometheusServer {
     private proc: Proc | undefined;
@@ -56,26 +56,18 @@ export class PrometheusServer {
         ].join("\n");
         const configPath = path.join(this.dir, "prometheus.yml");
         fs.writeFileSync(configPath, config);
-        // a free port can be taken between choosing it and binding it (another test's client
-        // connection): then Prometheus exits at once, and it is started again on a new port
-        for (let attempt = 1; ; attempt++) {
-            const proc = start("prometheus", this.binary, [
+        const started = await startOnPort(this.port, (port) => {
+            this.port = port;
+            this.proc = start("prometheus", this.binary, [
                 `--config.file=${configPath}`,
                 `--storage.tsdb.path=${path.join(this.dir, "tsdb")}`,
-                `--web.listen-address=127.0.0.1:${this.port}`,
+                `--web.listen-address=127.0.0.1:${port}`,
                 "--storage.tsdb.retention.time=1h",
                 "--log.level=warn",
             ]);
-            this.proc = proc;
-            try {
-                await waitFor("prometheus /-/ready", async () => (await httpGet(`${this.url}/-/ready`)).status === 200, 30000, proc);
-                break;
-            } catch (e) {
-                if (!proc.running) await sleep(200); // its last stderr lines may come after the exit
-                if (attempt >= 3 || proc.running || !/address already in use/.test(proc.tail())) throw e;
-                this.port = await freePort();
-            }
-        }
+            return this.proc;
+        }, (proc) => waitFor("prometheus /-/ready", async () => (await httpGet(`${this.url}/-/ready`)).status === 200, 30000, proc));
+        this.port = started.port;
         // ready to serve queries once every target has been scraped once (the Pushgateway too)
         await waitFor("prometheus to scrape the exporter", async () => {
             const r = await httpGet(`${this.url}/api/v1/query?query=${encodeURIComponent('up{job="canary-it"} == 1')}`);
@@ -93,6 +85,16 @@ export class PrometheusServer {
         const body = JSON.parse(r.body) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
         if (body.status !== "success") throw new Error(`prometheus query failed: ${body.error ?? r.body}\n${promql}`);
         return body.data.result;
+    }
+
+    /** The values of a range query over the last `seconds`, at 1 s steps, every series together. */
+    async queryRange(promql: string, seconds: number): Promise<number[]> {
+        const end = Date.now() / 1000;
+        const q = new URLSearchParams({ query: promql, start: String(end - seconds), end: String(end), step: "1" });
+        const r = await httpGet(`${this.url}/api/v1/query_range?${q}`);
+        const body = JSON.parse(r.body) as { status: string; error?: string; data: { result: { values: [number, string][] }[] } };
+        if (body.status !== "success") throw new Error(`prometheus range query failed: ${body.error ?? r.body}\n${promql}`);
+        return body.data.result.flatMap((x) => x.values.map((v) => Number(v[1])));
     }
 
     /** SIGKILL: the "Prometheus died mid-analysis" case. */

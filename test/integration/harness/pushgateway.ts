@@ -1,6 +1,6 @@
 // A real Prometheus Pushgateway (Debian's prometheus-pushgateway) on a free loopback port, in
 // memory only: where the releases of a test push their state.
-import { Proc, freePort, httpGet, requireBinary, sleep, start, waitFor } from "./process";
+import { Proc, freePort, httpGet, requireBinary, start, startOnPort, waitFor } from "./process";
 
 export const PUSHGATEWAY_HINT = "apt-get install -y prometheus-pushgateway";
 
@@ -30,19 +30,11 @@ export class PushgatewayServer {
     }
 
     private async run(): Promise<void> {
-        // a free port can be taken before it is bound: then it exits at once, and starts again on another
-        for (let attempt = 1; ; attempt++) {
-            const proc = start("pushgateway", this.binary, [`--web.listen-address=127.0.0.1:${this.port}`, "--log.level=warn"]);
-            this.proc = proc;
-            try {
-                await waitFor("pushgateway /-/ready", async () => (await httpGet(`${this.url}/-/ready`)).status === 200, 15000, proc);
-                return;
-            } catch (e) {
-                if (!proc.running) await sleep(200);
-                if (attempt >= 3 || proc.running || !/address already in use/.test(proc.tail())) throw e;
-                this.port = await freePort();
-            }
-        }
+        const started = await startOnPort(this.port,
+            (port) => start("pushgateway", this.binary, [`--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"]),
+            (proc, port) => waitFor("pushgateway /-/ready", async () => (await httpGet(`http://127.0.0.1:${port}/-/ready`)).status === 200, 15000, proc));
+        this.proc = started.proc;
+        this.port = started.port;
     }
 
     /** The pushed groups' series as text (GET /metrics), for assertions. */
